@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one configuration object. Every setting comes from the environment
+ * (12-factor); `CONFIG_FILE` may name a JSON file with the same keys, which the
+ * environment overrides. `loadConfig` throws `ConfigError` with one line that
+ * names the setting when anything is wrong, and start-up stops there.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  /** The `iss` of issued tokens and the base of every advertised endpoint URL. */
+  issuer: string;
+  /** The `aud` put in issued tokens and required of verified ones. */
+  audience: string;
+  /** `null`: the embedded in-memory store (development only). */
+  mongodbUri: string | null;
+  mongodbDb: string | undefined;
+  /** `null`: the admin API is not mounted. */
+  adminToken: string | null;
+  keysDir: string;
+  signingAlg: SigningAlg;
+  /** Accepted drift for `nbf`/`iat` of tokens minted on another host. Never applied to `exp`. */
+  clockSkewSeconds: number;
+  /** Shared secret of legacy HS256 tokens; `null`: HS256 is refused. */
+  legacyHs256Secret: string | null;
+  defaultTokenTtlSeconds: number;
+  maxTokenTtlSeconds: number;
+  /** `client_id` claim of tokens issued without one. */
+  defaultTokenClientId: string;
+  /** How long grants are kept after they expire, so "expired" can still be told from "not found". */
+  grantRetentionSeconds: number;
+  storeTimeoutMs: number;
+  bodyLimitBytes: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Trust `X-Forwarded-*` headers (set when behind a reverse proxy). */
+  trustProxy: boolean;
+}
+
+export const signingAlgs = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
+export type SigningAlg = (typeof signingAlgs)[number];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const intIn = (min: number, max: number) =>
+  z.coerce.number().int(`must be a whole number`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
+const httpUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+/** Keys are the environment variable names; each is documented in the README table. */
+const schema = z.object({
+  PORT: intIn(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  ISSUER: httpUrl.optional(),
+  TOKEN_AUDIENCE: z.string().min(1).optional(),
+  MONGODB_URI: z
+    .string()
+    .refine((v) => /^mongodb(\+srv)?:\/\//.test(v), 'must start with mongodb:// or mongodb+srv://')
+    .optional(),
+  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a plain database name').optional(),
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (use a random value)').optional(),
+  KEYS_DIR: z.string().min(1).default('keys'),
+  SIGNING_ALG: z.enum(signingAlgs).default('ES256'),
+  CLOCK_SKEW_SECONDS: intIn(0, 300).default(30),
+  LEGACY_HS256_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  DEFAULT_TOKEN_TTL_SECONDS: intIn(1, 31_536_000).default(3600),
+  MAX_TOKEN_TTL_SECONDS: intIn(1, 31_536_000).default(2_592_000),
+  DEFAULT_TOKEN_CLIENT_ID: z.string().min(1).default('open-login'),
+  GRANT_RETENTION_SECONDS: intIn(0, 31_536_000).default(604_800),
+  STORE_TIMEOUT_MS: intIn(50, 60_000).default(2000),
+  BODY_LIMIT_BYTES: intIn(256, 1_048_576).default(16_384),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: bool.default(false),
+});
+
+export type ConfigInput = Partial<Record<keyof z.input<typeof schema> | 'CONFIG_FILE', string | number | boolean>>;
+
+export const configKeys = Object.keys(schema.shape) as (keyof typeof schema.shape)[];
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`CONFIG_FILE ${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`CONFIG_FILE ${path}: is not valid JSON`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`CONFIG_FILE ${path}: must hold a JSON object`);
+  }
+  const unknown = Object.keys(parsed).filter((k) => !(configKeys as string[]).includes(k));
+  if (unknown.length > 0) throw new ConfigError(`CONFIG_FILE ${path}: unknown setting ${unknown[0]}`);
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Builds the configuration from `env` (normally `process.env`). Empty strings
+ * count as unset, so `FOO=` in a shell does not override a file value.
+ */
+export function loadConfig(env: ConfigInput | NodeJS.ProcessEnv = process.env): Config {
+  const fromFile = typeof env.CONFIG_FILE === 'string' && env.CONFIG_FILE !== '' ? readConfigFile(env.CONFIG_FILE) : {};
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const key of configKeys) {
+    const value = env[key];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ConfigError(`${issue.path.join('.') || 'configuration'}: ${issue.message}`);
+  }
+  const c = result.data;
+  if (c.DEFAULT_TOKEN_TTL_SECONDS > c.MAX_TOKEN_TTL_SECONDS) {
+    throw new ConfigError('DEFAULT_TOKEN_TTL_SECONDS: must not exceed MAX_TOKEN_TTL_SECONDS');
+  }
+  const issuer = c.ISSUER ?? `http://localhost:${c.PORT}`;
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    issuer,
+    audience: c.TOKEN_AUDIENCE ?? issuer,
+    mongodbUri: c.MONGODB_URI ?? null,
+    mongodbDb: c.MONGODB_DB,
+    adminToken: c.ADMIN_TOKEN ?? null,
+    keysDir: c.KEYS_DIR,
+    signingAlg: c.SIGNING_ALG,
+    clockSkewSeconds: c.CLOCK_SKEW_SECONDS,
+    legacyHs256Secret: c.LEGACY_HS256_SECRET ?? null,
+    defaultTokenTtlSeconds: c.DEFAULT_TOKEN_TTL_SECONDS,
+    maxTokenTtlSeconds: c.MAX_TOKEN_TTL_SECONDS,
+    defaultTokenClientId: c.DEFAULT_TOKEN_CLIENT_ID,
+    grantRetentionSeconds: c.GRANT_RETENTION_SECONDS,
+    storeTimeoutMs: c.STORE_TIMEOUT_MS,
+    bodyLimitBytes: c.BODY_LIMIT_BYTES,
+    logLevel: c.LOG_LEVEL,
+    trustProxy: c.TRUST_PROXY,
+  };
+}

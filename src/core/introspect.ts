@@ -1,0 +1,134 @@
+import type { KeyStore } from '../keys/keystore.js';
+import type { Customer, Grant, Store, TokenFormat } from '../store/types.js';
+import { hashToken, isOpaqueTokenShape } from '../tokens/opaque.js';
+import { isCompactJwsShape, verifyAccessToken } from '../tokens/jwt.js';
+import { toNumericDate, type Clock } from './clock.js';
+import type { Reason } from './reasons.js';
+
+/** Longer input is refused before any parsing: real tokens are well under 2 KiB. */
+export const MAX_TOKEN_LENGTH = 4096;
+
+/** What is known of an authentic token: its claims, or its grant for opaque tokens. */
+export interface TokenFacts {
+  format: TokenFormat;
+  jti: string;
+  sub: string;
+  siteId: string | null;
+  clientId: string;
+  iss: string;
+  aud: string | string[];
+  iat: number;
+  exp: number;
+  nbf?: number;
+}
+
+export type Verdict =
+  | { active: true; token: TokenFacts; grant: Grant; customer: Customer }
+  | {
+      active: false;
+      reason: Reason;
+      /** Known once the token proved authentic (signature verified or grant found). */
+      exp?: number;
+      nbf?: number;
+      /** The grant, when the token is authentic and its grant exists (revocation needs it). */
+      grantId?: string;
+    };
+
+/** The calling client, as far as the decision goes. */
+export interface Caller {
+  /** Sites whose tokens the caller may see; `null`: all sites. */
+  siteIds: string[] | null;
+}
+
+export interface IntrospectionDeps {
+  keys: KeyStore;
+  store: Store;
+  clock: Clock;
+  issuer: string;
+  audience: string;
+  clockSkewSeconds: number;
+  maxTokenTtlSeconds: number;
+}
+
+const inactive = (reason: Reason, extra: Omit<Extract<Verdict, { active: false }>, 'active' | 'reason'> = {}): Verdict => ({
+  active: false,
+  reason,
+  ...extra,
+});
+
+const siteAllowed = (caller: Caller, siteId: string | null): boolean =>
+  caller.siteIds === null || (siteId !== null && caller.siteIds.includes(siteId));
+
+/**
+ * The decision: token in, verdict out. A token is active only when every rule
+ * of "what valid means" holds (README "Validity rules"), checked cheapest
+ * first so that forged and expired tokens never cost a store round trip.
+ *
+ * Store failures are not verdicts: they propagate as errors (the HTTP layer
+ * answers 503), so an unreachable store can never yield `active: true`.
+ */
+export async function introspect(token: string, caller: Caller, deps: IntrospectionDeps): Promise<Verdict> {
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return inactive('malformed');
+  if (isOpaqueTokenShape(token)) return introspectOpaque(token, caller, deps);
+  if (isCompactJwsShape(token)) return introspectJwt(token, caller, deps);
+  return inactive('malformed');
+}
+
+async function introspectJwt(token: string, caller: Caller, deps: IntrospectionDeps): Promise<Verdict> {
+  const now = deps.clock.now();
+  const check = await verifyAccessToken(token, { ...deps, now });
+  if (!check.ok) return inactive(check.reason, { exp: check.claims?.exp, nbf: check.claims?.nbf });
+  const c = check.claims;
+  const times = { exp: c.exp, ...(c.nbf !== undefined ? { nbf: c.nbf } : {}) };
+  if (!siteAllowed(caller, c.site_id)) return inactive('site_not_allowed', times);
+
+  // Independent lookups: one round trip of latency, not two.
+  const [grant, customer] = await Promise.all([deps.store.grants.findById(c.jti), deps.store.customers.findById(c.sub)]);
+  if (!grant) return inactive('not_found', times);
+  // A token must agree with its grant; a mismatch means the grant was not made for it.
+  if (grant.customerId !== c.sub || grant.siteId !== c.site_id) return inactive('invalid_claims', times);
+  const facts: TokenFacts = {
+    format: 'jwt',
+    jti: c.jti,
+    sub: c.sub,
+    siteId: c.site_id,
+    clientId: c.client_id,
+    iss: c.iss,
+    aud: c.aud,
+    iat: c.iat,
+    // The grant may end earlier than the token says (shortened by the login service); never later.
+    exp: Math.min(c.exp, toNumericDate(grant.expiresAt)),
+    ...(c.nbf !== undefined ? { nbf: c.nbf } : {}),
+  };
+  return decideOnGrant(facts, grant, customer, now);
+}
+
+async function introspectOpaque(token: string, caller: Caller, deps: IntrospectionDeps): Promise<Verdict> {
+  const now = deps.clock.now();
+  const grant = await deps.store.grants.findByTokenHash(hashToken(token));
+  if (!grant || grant.format !== 'opaque') return inactive('not_found');
+  const facts: TokenFacts = {
+    format: 'opaque',
+    jti: grant.id,
+    sub: grant.customerId,
+    siteId: grant.siteId,
+    clientId: grant.clientId,
+    iss: deps.issuer,
+    aud: deps.audience,
+    iat: toNumericDate(grant.issuedAt),
+    exp: toNumericDate(grant.expiresAt),
+  };
+  if (!siteAllowed(caller, facts.siteId)) return inactive('site_not_allowed', { exp: facts.exp });
+  const customer = await deps.store.customers.findById(grant.customerId);
+  return decideOnGrant(facts, grant, customer, now);
+}
+
+/** The rules shared by both formats once the grant is in hand. */
+function decideOnGrant(facts: TokenFacts, grant: Grant, customer: Customer | null, now: Date): Verdict {
+  const known = { exp: facts.exp, grantId: grant.id };
+  if (facts.exp <= toNumericDate(now)) return inactive('expired', known);
+  if (grant.revokedAt !== null) return inactive('revoked', known);
+  if (!customer) return inactive('customer_not_found', known);
+  if (customer.status !== 'active') return inactive('customer_disabled', known);
+  return { active: true, token: facts, grant, customer };
+}

@@ -1,0 +1,182 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Router from '@koa/router';
+import { z } from 'zod';
+import { introspect } from '../../core/introspect.js';
+import { issueToken } from '../../tokens/issue.js';
+import { randomId } from '../../tokens/opaque.js';
+import type { ApiClient, Customer } from '../../store/types.js';
+import { clientAuthMethods, hashClientSecret } from '../client-auth.js';
+import { introspectionDeps, type AppDeps } from '../deps.js';
+import { InvalidAdminToken, InvalidRequest, NotFound } from '../errors.js';
+import { jsonBody, type AppMiddleware, type AppState } from '../middleware.js';
+
+/** Identifiers from the platform: printable, short, no operators or paths. */
+export const idPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
+const id = z.string().regex(idPattern, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -');
+
+const newClientBody = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    client_name: z.string().min(1).max(200).optional(),
+    token_endpoint_auth_method: z.enum(clientAuthMethods as [string, ...string[]]).optional(),
+    reason_codes: z.boolean().optional(),
+    site_ids: z.array(id).max(1000).nullable().optional(),
+  })
+  .refine((b) => b.name !== undefined || b.client_name !== undefined, 'name (or client_name) is required');
+
+const customerBody = z.object({
+  status: z.enum(['active', 'disabled']).optional(),
+  email: z.string().max(320).nullable().optional(),
+  first_name: z.string().max(200).nullable().optional(),
+  last_name: z.string().max(200).nullable().optional(),
+});
+
+const newTokenBody = z.object({
+  customer_id: id,
+  site_id: id.nullable().optional(),
+  client_id: id.optional(),
+  expires_in: z.number().int().positive().optional(),
+  format: z.enum(['jwt', 'opaque']).optional(),
+});
+
+const revokeBody = z.union([z.object({ auth_token: z.string().min(1) }), z.object({ jti: z.string().min(1).max(256) })]);
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new InvalidRequest(`${where}${issue?.message ?? 'invalid body'}`);
+  }
+  return result.data;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** Bearer ADMIN_TOKEN, compared in constant time (digests have equal length). */
+function adminAuthentication(deps: AppDeps, adminToken: string): AppMiddleware {
+  const expected = sha256(adminToken);
+  return async (ctx, next) => {
+    const match = /^Bearer (.+)$/i.exec(ctx.get('Authorization'));
+    if (!match || !timingSafeEqual(sha256(match[1]!.trim()), expected)) {
+      deps.logger.warn({ event: 'admin.auth_failed', req_id: ctx.state.requestId, ip: ctx.ip }, 'audit');
+      throw new InvalidAdminToken();
+    }
+    await next();
+  };
+}
+
+export function clientView(client: ApiClient): Record<string, unknown> {
+  return {
+    client_id: client.id,
+    client_name: client.name,
+    token_endpoint_auth_method: client.authMethod,
+    reason_codes: client.reasonCodes,
+    site_ids: client.siteIds,
+    client_id_issued_at: Math.floor(client.createdAt.getTime() / 1000),
+  };
+}
+
+export function customerView(c: Customer): Record<string, unknown> {
+  return { id: c.id, status: c.status, email: c.email, first_name: c.firstName, last_name: c.lastName, updated_at: c.updatedAt.toISOString() };
+}
+
+/** Admin API: mounted only when ADMIN_TOKEN is set. */
+export function adminRoutes(deps: AppDeps, adminToken: string): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/admin' });
+  const { store, clock, config, logger } = deps;
+  const audit = (event: string, fields: Record<string, unknown>) => logger.info({ event, ...fields }, 'audit');
+  const body = jsonBody(config.bodyLimitBytes);
+  router.use(adminAuthentication(deps, adminToken));
+
+  router.post('/clients', body, async (ctx) => {
+    const b = parse(newClientBody, ctx.state.json);
+    const secret = randomId(32);
+    const client: ApiClient = {
+      id: randomId(16),
+      name: (b.name ?? b.client_name)!,
+      secretHash: hashClientSecret(secret),
+      authMethod: (b.token_endpoint_auth_method as ApiClient['authMethod'] | undefined) ?? 'client_secret_basic',
+      reasonCodes: b.reason_codes ?? true,
+      siteIds: b.site_ids ?? null,
+      createdAt: clock.now(),
+    };
+    await store.clients.insert(client);
+    audit('client.created', { client_id: client.id });
+    ctx.status = 201;
+    // RFC 7591 §3.2.1: the secret is shown once; `0` means it does not expire.
+    ctx.body = { ...clientView(client), client_secret: secret, client_secret_expires_at: 0 };
+  });
+
+  router.get('/clients', async (ctx) => {
+    ctx.body = { clients: (await store.clients.list()).map(clientView) };
+  });
+
+  router.get('/clients/:id', async (ctx) => {
+    const client = idPattern.test(ctx.params.id!) ? await store.clients.findById(ctx.params.id!) : null;
+    if (!client) throw new NotFound('no such client');
+    ctx.body = clientView(client);
+  });
+
+  router.put('/customers/:id', body, async (ctx) => {
+    const customerId = parse(id, ctx.params.id);
+    const b = parse(customerBody, ctx.state.json);
+    const existing = await store.customers.findById(customerId);
+    const customer: Customer = {
+      id: customerId,
+      status: b.status ?? existing?.status ?? 'active',
+      email: b.email !== undefined ? b.email : (existing?.email ?? null),
+      firstName: b.first_name !== undefined ? b.first_name : (existing?.firstName ?? null),
+      lastName: b.last_name !== undefined ? b.last_name : (existing?.lastName ?? null),
+      updatedAt: clock.now(),
+    };
+    await store.customers.upsert(customer);
+    audit('customer.upserted', { customer_id: customerId, status: customer.status });
+    ctx.status = existing ? 200 : 201;
+    ctx.body = customerView(customer);
+  });
+
+  router.get('/customers/:id', async (ctx) => {
+    const customer = idPattern.test(ctx.params.id!) ? await store.customers.findById(ctx.params.id!) : null;
+    if (!customer) throw new NotFound('no such customer');
+    ctx.body = customerView(customer);
+  });
+
+  router.post('/customers/:id/revoke-tokens', async (ctx) => {
+    const customerId = parse(id, ctx.params.id);
+    const revoked = await store.grants.revokeByCustomer(customerId, clock.now());
+    audit('customer.tokens_revoked', { customer_id: customerId, revoked });
+    ctx.body = { revoked };
+  });
+
+  router.post('/tokens', body, async (ctx) => {
+    const b = parse(newTokenBody, ctx.state.json);
+    const expiresIn = b.expires_in ?? config.defaultTokenTtlSeconds;
+    if (expiresIn > config.maxTokenTtlSeconds) throw new InvalidRequest(`expires_in: must be at most ${config.maxTokenTtlSeconds}`);
+    const customer = await store.customers.findById(b.customer_id);
+    if (!customer) throw new InvalidRequest('customer_id: no such customer');
+    if (customer.status !== 'active') throw new InvalidRequest('customer_id: customer is disabled');
+    const { token, grant } = await issueToken(
+      { customerId: b.customer_id, siteId: b.site_id ?? null, clientId: b.client_id ?? config.defaultTokenClientId, expiresInSeconds: expiresIn, format: b.format ?? 'jwt' },
+      { ...deps, issuer: config.issuer, audience: config.audience },
+    );
+    audit('token.issued', { jti: grant.id, customer_id: grant.customerId, site_id: grant.siteId, format: grant.format });
+    ctx.status = 201;
+    ctx.body = { auth_token: token, token_type: 'Bearer', expires_in: expiresIn, expires_at: grant.expiresAt.toISOString(), jti: grant.id };
+  });
+
+  router.post('/tokens/revoke', body, async (ctx) => {
+    const b = parse(revokeBody, ctx.state.json);
+    let grantId: string | undefined;
+    if ('jti' in b) grantId = b.jti;
+    else {
+      const verdict = await introspect(b.auth_token, { siteIds: null }, introspectionDeps(deps));
+      grantId = verdict.active ? verdict.grant.id : verdict.grantId;
+    }
+    const revoked = grantId !== undefined && (await store.grants.revoke(grantId, clock.now()));
+    if (revoked) audit('token.revoked', { jti: grantId, via: 'admin' });
+    ctx.body = { revoked: revoked ? 1 : 0 };
+  });
+
+  return router;
+}

@@ -1,0 +1,117 @@
+import Router from '@koa/router';
+import { introspect, type Verdict } from '../../core/introspect.js';
+import { describeReason } from '../../core/reasons.js';
+import { toNumericDate } from '../../core/clock.js';
+import type { ApiClient } from '../../store/types.js';
+import { authenticateClient, presentedCredentials } from '../client-auth.js';
+import { introspectionDeps, type AppDeps } from '../deps.js';
+import { InvalidRequest } from '../errors.js';
+import { formBody, jsonBody, type AppContext, type AppMiddleware, type AppState } from '../middleware.js';
+import { z } from 'zod';
+
+/** Authenticates the caller from form parameters or the Authorization header. */
+function formClientAuthentication(deps: AppDeps): AppMiddleware {
+  return async (ctx, next) => {
+    const params = ctx.state.params!;
+    const presented = presentedCredentials(ctx.get('Authorization') || undefined, {
+      client_id: params.get('client_id'),
+      client_secret: params.get('client_secret'),
+    });
+    ctx.state.client = await authenticateClient(presented, deps.store.clients);
+    await next();
+  };
+}
+
+/** RFC 7662 §2.1 / RFC 7009 §2.1: `token` is REQUIRED. */
+function requiredToken(ctx: AppContext): string {
+  const token = ctx.state.params!.get('token');
+  if (token === undefined || token === '') throw new InvalidRequest('parameter token is required');
+  return token;
+}
+
+/** RFC 7662 §2.2 member set; reasons only for clients registered to see them. */
+export function introspectionResponse(verdict: Verdict, client: ApiClient): Record<string, unknown> {
+  if (!verdict.active) return client.reasonCodes ? { active: false, reason: verdict.reason } : { active: false };
+  const t = verdict.token;
+  return {
+    active: true,
+    sub: t.sub,
+    client_id: t.clientId,
+    token_type: 'Bearer',
+    exp: t.exp,
+    iat: t.iat,
+    ...(t.nbf !== undefined ? { nbf: t.nbf } : {}),
+    iss: t.iss,
+    aud: t.aud,
+    jti: t.jti,
+    site_id: t.siteId,
+  };
+}
+
+/** The platform's validation answer: RFC 3339 times and a human message. */
+export function validationResponse(verdict: Verdict, client: ApiClient, now: Date): Record<string, unknown> {
+  const nowSeconds = toNumericDate(now);
+  const timing = (exp: number) => ({ expires_at: new Date(exp * 1000).toISOString(), expires_in: exp - nowSeconds });
+  if (verdict.active) {
+    const t = verdict.token;
+    return { valid: true, reason: null, customer_id: t.sub, site_id: t.siteId, ...timing(t.exp) };
+  }
+  if (!client.reasonCodes) return { valid: false };
+  return {
+    valid: false,
+    reason: verdict.reason,
+    message: describeReason(verdict.reason, { exp: verdict.exp, nbf: verdict.nbf, now: nowSeconds }),
+    ...(verdict.exp !== undefined ? timing(verdict.exp) : {}),
+  };
+}
+
+const validationBody = z.object({
+  auth_token: z.string({ error: 'auth_token must be a string' }).optional(),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+});
+
+export function oauthRoutes(deps: AppDeps): Router<AppState> {
+  const router = new Router<AppState>();
+  const core = introspectionDeps(deps);
+  const limit = deps.config.bodyLimitBytes;
+
+  // RFC 7662: token introspection.
+  router.post('/introspect', formBody(limit), formClientAuthentication(deps), async (ctx) => {
+    const token = requiredToken(ctx);
+    const client = ctx.state.client!;
+    const verdict = await introspect(token, client, core);
+    ctx.state.reason = verdict.active ? 'active' : verdict.reason;
+    ctx.body = introspectionResponse(verdict, client);
+  });
+
+  // RFC 7009: revocation. 200 whether or not the token was known (§2.2), so
+  // the answer tells nothing about tokens of other sites.
+  router.post('/revoke', formBody(limit), formClientAuthentication(deps), async (ctx) => {
+    const token = requiredToken(ctx);
+    const client = ctx.state.client!;
+    const verdict = await introspect(token, client, core);
+    const grantId = verdict.active ? verdict.grant.id : verdict.grantId;
+    if (grantId) {
+      const revoked = await deps.store.grants.revoke(grantId, deps.clock.now());
+      if (revoked) deps.logger.info({ event: 'token.revoked', jti: grantId, client_id: client.id, via: 'revocation_endpoint' }, 'audit');
+    }
+    ctx.status = 200;
+    ctx.body = '';
+  });
+
+  // The platform's JSON validation endpoint, for API clients that are not OAuth-aware.
+  router.post('/api/v1/auth/token/validate', jsonBody(limit), async (ctx) => {
+    const parsed = validationBody.safeParse(ctx.state.json);
+    if (!parsed.success) throw new InvalidRequest(parsed.error.issues[0]?.message ?? 'invalid body');
+    const body = parsed.data;
+    const presented = presentedCredentials(ctx.get('Authorization') || undefined, body);
+    const client = (ctx.state.client = await authenticateClient(presented, deps.store.clients));
+    if (body.auth_token === undefined || body.auth_token === '') throw new InvalidRequest('auth_token is required');
+    const verdict = await introspect(body.auth_token, client, core);
+    ctx.state.reason = verdict.active ? 'active' : verdict.reason;
+    ctx.body = validationResponse(verdict, client, deps.clock.now());
+  });
+
+  return router;
+}

@@ -1,0 +1,34 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/**
+ * The one structured logger: JSON lines on stdout.
+ *
+ * Nothing that could carry a credential is ever passed to it (request bodies,
+ * Authorization headers, tokens). The redaction list is a second line of
+ * defence for fields whose names suggest a secret, should one slip through.
+ */
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: {
+        paths: [
+          'token', '*.token', 'auth_token', '*.auth_token', 'client_secret', '*.client_secret',
+          'secret', '*.secret', 'authorization', '*.authorization', 'headers.authorization',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    options.destination,
+  );
+}
+
+/** A logger that writes nowhere, for tests and tools that do not want output. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

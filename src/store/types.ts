@@ -1,0 +1,107 @@
+/**
+ * The store port: everything the server keeps between requests.
+ *
+ * Two adapters implement it: `MemoryStore` (the embedded development default)
+ * and `MongoStore` (production). Both must pass the contract suite in
+ * `test/store/contract.ts`. Adapters throw `StoreUnavailableError` when the
+ * backing database cannot answer; callers turn that into a 503, never into a
+ * verdict.
+ */
+
+/** Token formats this server issues and understands. */
+export type TokenFormat = 'jwt' | 'opaque';
+
+/**
+ * A grant is the server-side record of one issued token. `id` is the token's
+ * `jti`. Opaque tokens are found by `tokenHash` (SHA-256 of the token, base64url);
+ * the token itself is never stored.
+ */
+export interface Grant {
+  id: string;
+  customerId: string;
+  siteId: string | null;
+  /** The OAuth client the token was issued to (RFC 9068 `client_id`). */
+  clientId: string;
+  format: TokenFormat;
+  tokenHash: string | null;
+  issuedAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export type CustomerStatus = 'active' | 'disabled';
+
+export interface Customer {
+  id: string;
+  status: CustomerStatus;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  updatedAt: Date;
+}
+
+/** Client authentication methods (RFC 7591 §2 `token_endpoint_auth_method`). */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+
+/** A registered API client: the caller of /introspect, /revoke and /validate. */
+export interface ApiClient {
+  id: string;
+  name: string;
+  /** SHA-256 of the secret (base64url). Secrets are high-entropy, so no slow hash. */
+  secretHash: string;
+  authMethod: ClientAuthMethod;
+  /** Whether inactive verdicts carry a reason code for this client. */
+  reasonCodes: boolean;
+  /** Sites whose tokens this client may see; `null` means all sites. */
+  siteIds: string[] | null;
+  createdAt: Date;
+}
+
+export interface GrantStore {
+  insert(grant: Grant): Promise<void>;
+  findById(id: string): Promise<Grant | null>;
+  findByTokenHash(tokenHash: string): Promise<Grant | null>;
+  /** Marks one grant revoked. Returns false when no unrevoked grant had that id. */
+  revoke(id: string, at: Date): Promise<boolean>;
+  /** Revokes every unrevoked grant of a customer ("log out everywhere"). */
+  revokeByCustomer(customerId: string, at: Date): Promise<number>;
+  /** Removes grants that expired before `before`. Returns how many were removed. */
+  deleteExpired(before: Date): Promise<number>;
+}
+
+export interface CustomerStore {
+  upsert(customer: Customer): Promise<void>;
+  findById(id: string): Promise<Customer | null>;
+}
+
+export interface ClientStore {
+  insert(client: ApiClient): Promise<void>;
+  findById(id: string): Promise<ApiClient | null>;
+  list(): Promise<ApiClient[]>;
+}
+
+export interface Store {
+  /** A short name for logs and readiness output: `memory` or `mongodb`. */
+  readonly kind: string;
+  readonly grants: GrantStore;
+  readonly customers: CustomerStore;
+  readonly clients: ClientStore;
+  /** Connects and prepares indexes. Safe to call once at start-up. */
+  init(): Promise<void>;
+  /** Throws `StoreUnavailableError` unless the store answers now. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The backing database did not answer (down, slow, or refused). */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A write conflicted with an existing record (duplicate id or token hash). */
+export class DuplicateKeyError extends Error {
+  override readonly name = 'DuplicateKeyError';
+}

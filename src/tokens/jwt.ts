@@ -1,0 +1,130 @@
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import type { KeyStore } from '../keys/keystore.js';
+import type { Reason } from '../core/reasons.js';
+
+/** Compact JWS: three base64url segments. Anything else is not a JWT. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+export function isCompactJwsShape(token: string): boolean {
+  return COMPACT_JWS.test(token);
+}
+
+/** The claims of an Open Login access token (RFC 9068 shape plus `site_id`). */
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  client_id: string;
+  iat: number;
+  exp: number;
+  nbf?: number;
+  jti: string;
+  site_id: string | null;
+}
+
+export type JwtCheck =
+  | { ok: true; claims: AccessTokenClaims; alg: string }
+  /** `claims` is present when the signature verified but a claim check failed. */
+  | { ok: false; reason: Reason; claims?: Partial<AccessTokenClaims> };
+
+/**
+ * jose error codes to reason codes: the one table. Anything not listed is a
+ * malformed token (never a server error).
+ */
+const joseReasons: Record<string, Reason> = {
+  ERR_JWS_INVALID: 'malformed',
+  ERR_JWT_INVALID: 'malformed',
+  ERR_JOSE_NOT_SUPPORTED: 'malformed',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'invalid_signature',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'invalid_signature',
+  ERR_KEY_RESOLUTION: 'invalid_signature',
+  ERR_JWT_EXPIRED: 'expired',
+};
+
+function reasonOf(error: unknown): Reason {
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    const inFuture = (error.claim === 'nbf' || error.claim === 'iat') && error.reason === 'check_failed';
+    return inFuture ? 'not_yet_valid' : 'invalid_claims';
+  }
+  const code = (error as { code?: unknown })?.code;
+  return (typeof code === 'string' && joseReasons[code]) || 'malformed';
+}
+
+const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Claims we can report once the signature verified, even if later checks fail. */
+function knownClaims(payload: JWTPayload | undefined): Partial<AccessTokenClaims> | undefined {
+  if (!payload) return undefined;
+  const out: Partial<AccessTokenClaims> = {};
+  if (isNum(payload.exp)) out.exp = payload.exp;
+  if (isNum(payload.nbf)) out.nbf = payload.nbf;
+  if (isNum(payload.iat)) out.iat = payload.iat;
+  return out;
+}
+
+export interface JwtVerifyOptions {
+  keys: KeyStore;
+  issuer: string;
+  audience: string;
+  clockSkewSeconds: number;
+  maxTokenTtlSeconds: number;
+  now: Date;
+}
+
+/**
+ * Verifies signature and claims of a JWT access token.
+ *
+ * - Signature: jose, with the algorithm allow-list of our keys; the key is
+ *   chosen by `kid` and must match `alg` (KeyStore.keyFor).
+ * - `typ` must be `at+jwt` (RFC 9068 §4) except for legacy HS256 tokens,
+ *   which predate it.
+ * - Clock skew applies to `nbf`/`iat` only. `exp` is strict: this server is
+ *   the authority, so a token is expired from the second `exp` names.
+ */
+export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Promise<JwtCheck> {
+  let payload: JWTPayload;
+  let alg: string;
+  try {
+    const result = await jwtVerify(token, (header) => o.keys.keyFor(header), {
+      algorithms: o.keys.algorithms,
+      issuer: o.issuer,
+      audience: o.audience,
+      currentDate: o.now,
+      clockTolerance: o.clockSkewSeconds,
+      maxTokenAge: o.maxTokenTtlSeconds + o.clockSkewSeconds,
+      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+    });
+    payload = result.payload;
+    alg = result.protectedHeader.alg;
+    const typ = result.protectedHeader.typ?.toLowerCase();
+    if (alg !== 'HS256' && typ !== 'at+jwt' && typ !== 'application/at+jwt') {
+      return { ok: false, reason: 'invalid_claims', claims: knownClaims(payload) };
+    }
+  } catch (error) {
+    const reason = reasonOf(error);
+    const claims = error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired ? knownClaims(error.payload) : undefined;
+    return { ok: false, reason, ...(claims ? { claims } : {}) };
+  }
+  const known = knownClaims(payload);
+  const { sub, jti, client_id, site_id, exp, iat } = payload as Record<string, unknown>;
+  if (!isStr(sub) || !isStr(jti) || !isStr(client_id) || !isNum(exp) || !isNum(iat) || (site_id !== undefined && site_id !== null && !isStr(site_id))) {
+    return { ok: false, reason: 'invalid_claims', claims: known };
+  }
+  if (exp <= Math.floor(o.now.getTime() / 1000)) return { ok: false, reason: 'expired', claims: known };
+  return {
+    ok: true,
+    alg,
+    claims: {
+      iss: payload.iss as string,
+      sub,
+      aud: payload.aud as string | string[],
+      client_id,
+      iat,
+      exp,
+      ...(isNum(payload.nbf) ? { nbf: payload.nbf } : {}),
+      jti,
+      site_id: (site_id as string | undefined) ?? null,
+    },
+  };
+}
