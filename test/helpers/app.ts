@@ -1,0 +1,143 @@
+import test, { type ExecutionContext } from 'ava';
+import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import supertest from 'supertest';
+import { loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
+import { FixedClock } from '../../src/core/clock.js';
+import { createApp } from '../../src/http/app.js';
+import { generateKeyRecord, KeyStore, type KeyRecord } from '../../src/keys/keystore.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import type { Store } from '../../src/store/types.js';
+import { makeMongoTestStore, mongoRequired, mongoTestUri } from './mongo.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
+export const ISSUER = 'https://login.example.test';
+export const START = new Date('2026-01-15T12:00:00.000Z');
+
+/** A store under test, with how to dispose of it. */
+export interface Backend {
+  name: 'memory' | 'mongodb';
+  make: () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+}
+
+/**
+ * The stores the API suite runs on: always the embedded one, and MongoDB
+ * when a server is configured (required in CI; see test/store/mongo.test.ts).
+ */
+export function backends(): Backend[] {
+  const list: Backend[] = [
+    {
+      name: 'memory',
+      make: async () => {
+        const store = new MemoryStore({ logger: silentLogger() });
+        await store.init();
+        return { store, cleanup: () => store.close() };
+      },
+    },
+  ];
+  if (mongoTestUri() || mongoRequired()) {
+    list.push({
+      name: 'mongodb',
+      make: async () => {
+        const { store, cleanup } = await makeMongoTestStore();
+        return { store, cleanup };
+      },
+    });
+  }
+  return list;
+}
+
+export interface TestServer {
+  config: Config;
+  store: Store;
+  keys: KeyStore;
+  keyRecords: KeyRecord[];
+  clock: FixedClock;
+  request: supertest.Agent;
+  admin: AdminHelpers;
+  close: () => Promise<void>;
+}
+
+export interface AdminHelpers {
+  createClient(body?: Record<string, unknown>): Promise<{ client_id: string; client_secret: string }>;
+  upsertCustomer(id: string, body?: Record<string, unknown>): Promise<void>;
+  issueToken(body: Record<string, unknown>): Promise<{ auth_token: string; jti: string; expires_at: string; expires_in: number }>;
+}
+
+export interface TestServerOptions {
+  env?: ConfigInput;
+  keyRecords?: KeyRecord[];
+  logger?: Logger;
+}
+
+/** Builds the whole app on a given store, with a fixed clock and fresh keys. */
+export async function startTestServer(store: Store, options: TestServerOptions = {}): Promise<TestServer> {
+  const clock = new FixedClock(START);
+  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: '/nonexistent', ...options.env });
+  const keyRecords = options.keyRecords ?? [await generateKeyRecord('ES256', clock.now())];
+  const keys = await KeyStore.fromRecords(keyRecords, {
+    legacyHs256Secret: config.legacyHs256Secret,
+    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+    clock,
+  });
+  const app = createApp({ config, store, keys, clock, logger: options.logger ?? silentLogger() });
+  const server: Server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const request = supertest.agent(server);
+  const adminJson = async (method: 'post' | 'put', path: string, body: unknown, expected: number[]) => {
+    const res = await request[method](path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(body as object);
+    if (!expected.includes(res.status)) throw new Error(`${method.toUpperCase()} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  const admin: AdminHelpers = {
+    createClient: (body = {}) => adminJson('post', '/admin/clients', { name: 'Energy Intel', ...body }, [201]),
+    upsertCustomer: async (id, body = {}) => {
+      await adminJson('put', `/admin/customers/${id}`, { status: 'active', ...body }, [200, 201]);
+    },
+    issueToken: (body) => adminJson('post', '/admin/tokens', body, [201]),
+  };
+  return {
+    config,
+    store,
+    keys,
+    keyRecords,
+    clock,
+    request,
+    admin,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** `Authorization: Basic` for a client, form-encoding id and secret (RFC 6749 §2.3.1). */
+export function basic(clientId: string, secret: string): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
+}
+
+/**
+ * Registers one API test per backend: the same test runs on the embedded
+ * store and on MongoDB. Each run gets its own store and server.
+ */
+export function apiTest(title: string, fn: (t: ExecutionContext, s: TestServer) => Promise<void>, options: TestServerOptions = {}): void {
+  for (const backend of backends()) {
+    test(`[${backend.name}] ${title}`, async (t) => {
+      const { store, cleanup } = await backend.make();
+      const server = await startTestServer(store, options);
+      try {
+        await fn(t, server);
+      } finally {
+        await server.close();
+        await cleanup();
+      }
+    });
+  }
+}
+
+/** A client, a customer `c1` and a JWT for it on site-a: the usual starting point. */
+export async function standardSetup(s: TestServer, client: Record<string, unknown> = {}) {
+  const c = await s.admin.createClient(client);
+  await s.admin.upsertCustomer('c1', { email: 'ada@example.test' });
+  const jwt = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a' });
+  return { clientId: c.client_id, secret: c.client_secret, auth: basic(c.client_id, c.client_secret), token: jwt.auth_token, jti: jwt.jti };
+}
