@@ -1,0 +1,79 @@
+import test from 'ava';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { MemoryStore } from '../../src/store/memory.js';
+import { silentLogger } from '../../src/log.js';
+import { StoreUnavailableError } from '../../src/store/types.js';
+import { apiTest, ISSUER, standardSetup, startTestServer } from '../helpers/app.js';
+
+apiTest('discovery metadata follows RFC 8414', async (t, s) => {
+  const res = await s.request.get('/.well-known/oauth-authorization-server');
+  t.is(res.status, 200);
+  t.is(res.body.issuer, ISSUER);
+  t.is(res.body.introspection_endpoint, `${ISSUER}/introspect`);
+  t.is(res.body.revocation_endpoint, `${ISSUER}/revoke`);
+  t.is(res.body.jwks_uri, `${ISSUER}/jwks.json`);
+  t.deepEqual(res.body.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+  t.deepEqual(res.body.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+  t.deepEqual(res.body.response_types_supported, []);
+});
+
+apiTest('jwks.json has public keys only, and they verify issued tokens', async (t, s) => {
+  const { token } = await standardSetup(s);
+  const res = await s.request.get('/jwks.json');
+  t.is(res.status, 200);
+  t.regex(res.headers['content-type']!, /application\/jwk-set\+json/);
+  t.is(res.body.keys.length, 1);
+  for (const key of res.body.keys) {
+    for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) t.false(priv in key, priv);
+    t.is(key.kid, s.keys.current.kid);
+  }
+  const { payload } = await jwtVerify(token, createLocalJWKSet(res.body), { currentDate: s.clock.now() });
+  t.is(payload.sub, 'c1');
+});
+
+apiTest('healthz and readyz', async (t, s) => {
+  t.deepEqual((await s.request.get('/healthz')).body, { status: 'ok' });
+  const ready = await s.request.get('/readyz');
+  t.is(ready.status, 200);
+  t.is(ready.body.status, 'ready');
+  t.is(ready.body.store, s.store.kind);
+});
+
+apiTest('unknown paths are JSON 404s', async (t, s) => {
+  const res = await s.request.get('/nope');
+  t.is(res.status, 404);
+  t.deepEqual(res.body, { error: 'not_found', error_description: 'no such endpoint' });
+});
+
+/** A memory store whose every call fails as a down database would. */
+function downStore(): MemoryStore {
+  const store = new MemoryStore({ logger: silentLogger() });
+  const fail = async () => {
+    throw new StoreUnavailableError('down');
+  };
+  store.ping = fail;
+  for (const part of [store.grants, store.customers, store.clients]) {
+    for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(part))) {
+      if (key !== 'constructor') (part as unknown as Record<string, unknown>)[key] = fail;
+    }
+  }
+  return store;
+}
+
+test('when the store is down: readyz 503, introspection 503 temporarily_unavailable', async (t) => {
+  const store = downStore();
+  const s = await startTestServer(store);
+  try {
+    const ready = await s.request.get('/readyz');
+    t.is(ready.status, 503);
+    t.is(ready.body.status, 'unavailable');
+    t.deepEqual((await s.request.get('/healthz')).body, { status: 'ok' });
+    const res = await s.request.post('/introspect').set('Authorization', 'Basic YTpi').type('form').send({ token: 'x' });
+    t.is(res.status, 503);
+    t.is(res.body.error, 'temporarily_unavailable');
+    t.is(res.headers['retry-after'], '1');
+    t.is(res.headers['cache-control'], 'no-store');
+  } finally {
+    await s.close();
+  }
+});
