@@ -1,0 +1,30 @@
+import type { Logger } from '../log.js';
+import { MemoryStore } from './memory.js';
+import { MongoStore } from './mongo.js';
+import type { Store } from './types.js';
+
+export * from './types.js';
+export { MemoryStore } from './memory.js';
+export { MongoStore, type ExpiryMode, type MongoStoreOptions, type TokenHashUniqueness } from './mongo.js';
+
+export interface CreateStoreOptions {
+  /** Unset or null selects the embedded in-memory store (development only). */
+  mongodbUri: string | null;
+  mongodbDb?: string;
+  logger: Logger;
+  timeoutMs?: number;
+  grantRetentionSeconds?: number;
+}
+
+export function createStore(options: CreateStoreOptions): Store {
+  if (options.mongodbUri) {
+    return new MongoStore({
+      uri: options.mongodbUri,
+      dbName: options.mongodbDb,
+      logger: options.logger,
+      timeoutMs: options.timeoutMs,
+      grantRetentionSeconds: options.grantRetentionSeconds,
+    });
+  }
+  return new MemoryStore({ logger: options.logger });
+}

@@ -1,0 +1,720 @@
+import {
+  MongoClient,
+  MongoClientClosedError,
+  MongoError,
+  MongoErrorLabel,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoOperationTimeoutError,
+  MongoServerClosedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoStalePrimaryError,
+  MongoTopologyClosedError,
+  type Collection,
+  type Db,
+} from 'mongodb';
+import type { Logger } from '../log.js';
+import {
+  DuplicateKeyError,
+  StoreUnavailableError,
+  type ApiClient,
+  type ClientAuthMethod,
+  type ClientStore,
+  type Customer,
+  type CustomerStatus,
+  type CustomerStore,
+  type Grant,
+  type GrantStore,
+  type Store,
+  type TokenFormat,
+} from './types.js';
+
+/**
+ * Documents as stored. The field names are a public schema: the login service
+ * may write grants and customers itself, so they stay snake_case and stable.
+ */
+export interface GrantDocument {
+  _id: string;
+  customer_id: string;
+  site_id: string | null;
+  client_id: string;
+  format: TokenFormat;
+  token_hash: string | null;
+  issued_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+}
+
+export interface CustomerDocument {
+  _id: string;
+  status: CustomerStatus;
+  email: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  updated_at: Date;
+}
+
+export interface ClientDocument {
+  _id: string;
+  name: string;
+  secret_hash: string;
+  token_endpoint_auth_method: ClientAuthMethod;
+  reason_codes: boolean;
+  site_ids: string[] | null;
+  created_at: Date;
+}
+
+/** How expired grants are removed once their retention has passed. */
+export type ExpiryMode = 'ttl-index' | 'sweeper';
+
+/**
+ * How opaque token hashes are kept unique: a partial unique index where the
+ * server supports one, otherwise a plain index plus a lookup before insert.
+ */
+export type TokenHashUniqueness = 'unique-index' | 'app-check';
+
+export interface MongoStoreOptions {
+  uri: string;
+  /** Defaults to the database named in the URI, else `open_login`. */
+  dbName?: string;
+  logger: Logger;
+  /** Bound on server selection, connecting and each operation. */
+  timeoutMs?: number;
+  /** How long grants are kept after they expire, so lookups can still answer "expired". */
+  grantRetentionSeconds?: number;
+  /** Period of the in-process sweeper, used only when TTL indexes are unavailable. */
+  sweepIntervalMs?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 2000;
+export const DEFAULT_GRANT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+export const DEFAULT_DB_NAME = 'open_login';
+
+const INDEX_TOKEN_HASH_UNIQUE = 'grants_token_hash_unique';
+const INDEX_TOKEN_HASH_PLAIN = 'grants_token_hash';
+const INDEX_CUSTOMER_ID = 'grants_customer_id';
+const INDEX_EXPIRES_AT_TTL = 'grants_expires_at_ttl';
+
+/** Index builds on an existing collection can legitimately take longer than a request. */
+const INIT_DEADLINE_MS = 30_000;
+
+/** The database named in a MongoDB connection string, if any. */
+export function databaseFromUri(uri: string): string | null {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri);
+  const raw = match?.[1];
+  if (!raw) return null;
+  try {
+    return decodeURIComponent(raw) || null;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Fault mapping
+
+/** Server error codes that mean "could not answer now", not "wrong request". */
+const UNAVAILABLE_CODES = new Set<number>([
+  6, // HostUnreachable
+  7, // HostNotFound
+  50, // MaxTimeMSExpired
+  64, // WriteConcernFailed
+  89, // NetworkTimeout
+  91, // ShutdownInProgress
+  133, // FailedToSatisfyReadPreference
+  189, // PrimarySteppedDown
+  262, // ExceededTimeLimit
+  9001, // SocketException
+  10058, // LegacyNotPrimary
+  10107, // NotWritablePrimary
+  11600, // InterruptedAtShutdown
+  11602, // InterruptedDueToReplStateChange
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+]);
+
+const UNAVAILABLE_LABELS = [
+  MongoErrorLabel.RetryableWriteError,
+  MongoErrorLabel.ResetPool,
+  MongoErrorLabel.HandshakeError,
+  MongoErrorLabel.SystemOverloadedError,
+];
+
+/** Driver-internal error classes that are not exported but mean the pool could not serve us. */
+const UNAVAILABLE_NAMES = new Set(['WaitQueueTimeoutError', 'PoolClosedError', 'PoolClearedError']);
+
+function isDuplicateKey(err: unknown): err is MongoServerError {
+  return err instanceof MongoServerError && (err.code === 11000 || err.code === 11001);
+}
+
+function isUnavailable(err: unknown): boolean {
+  if (!(err instanceof MongoError)) return false;
+  if (
+    err instanceof MongoNetworkError ||
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoOperationTimeoutError ||
+    err instanceof MongoTopologyClosedError ||
+    err instanceof MongoNotConnectedError ||
+    err instanceof MongoClientClosedError ||
+    err instanceof MongoServerClosedError ||
+    err instanceof MongoStalePrimaryError
+  ) {
+    return true;
+  }
+  if (UNAVAILABLE_NAMES.has(err.name)) return true;
+  if (UNAVAILABLE_LABELS.some((label) => err.hasErrorLabel(label))) return true;
+  return typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code);
+}
+
+/**
+ * The one place driver errors become store errors. Duplicate-key messages are
+ * rewritten because the driver's text echoes the key value (a token hash).
+ */
+export function toStoreError(err: unknown, operation: string): Error {
+  if (err instanceof StoreUnavailableError || err instanceof DuplicateKeyError) return err;
+  if (isDuplicateKey(err)) {
+    const field = Object.keys(err.keyPattern ?? {})[0] ?? '_id';
+    return new DuplicateKeyError(`${operation}: duplicate ${field === '_id' ? 'id' : field}`);
+  }
+  if (isUnavailable(err)) {
+    return new StoreUnavailableError(`MongoDB could not answer (${operation})`, { cause: err });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+// ---------------------------------------------------------------------------
+// Document mapping
+
+const TOKEN_FORMATS = { jwt: true, opaque: true } satisfies Record<TokenFormat, true>;
+const CUSTOMER_STATUSES = { active: true, disabled: true } satisfies Record<CustomerStatus, true>;
+const AUTH_METHODS = {
+  client_secret_basic: true,
+  client_secret_post: true,
+} satisfies Record<ClientAuthMethod, true>;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function validDate(value: unknown): Date | undefined {
+  return value instanceof Date && !Number.isNaN(value.getTime()) ? value : undefined;
+}
+
+/** A nullable field: absent or null reads as null; a wrong type reads as `undefined` (malformed). */
+function nullable<T>(value: unknown, check: (v: unknown) => T | undefined): T | null | undefined {
+  if (value === undefined || value === null) return null;
+  return check(value);
+}
+
+const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function stringArray(v: unknown): string[] | undefined {
+  return Array.isArray(v) && v.every((item) => typeof item === 'string') ? [...v] : undefined;
+}
+
+function key(value: unknown, allowed: Record<string, true>): string | undefined {
+  return typeof value === 'string' && Object.hasOwn(allowed, value) ? value : undefined;
+}
+
+export function grantToDocument(grant: Grant): GrantDocument {
+  return {
+    _id: grant.id,
+    customer_id: grant.customerId,
+    site_id: grant.siteId,
+    client_id: grant.clientId,
+    format: grant.format,
+    token_hash: grant.tokenHash,
+    issued_at: grant.issuedAt,
+    expires_at: grant.expiresAt,
+    revoked_at: grant.revokedAt,
+  };
+}
+
+/** Returns null when the document lacks a required field or has a wrong type. */
+export function grantFromDocument(doc: unknown): Grant | null {
+  if (!isRecord(doc)) return null;
+  const id = asString(doc._id);
+  const customerId = asString(doc.customer_id);
+  const clientId = asString(doc.client_id);
+  const issuedAt = validDate(doc.issued_at);
+  const expiresAt = validDate(doc.expires_at);
+  const siteId = nullable(doc.site_id, asString);
+  const tokenHash = nullable(doc.token_hash, asString);
+  const revokedAt = nullable(doc.revoked_at, validDate);
+  if (
+    id === undefined ||
+    customerId === undefined ||
+    clientId === undefined ||
+    issuedAt === undefined ||
+    expiresAt === undefined ||
+    siteId === undefined ||
+    tokenHash === undefined ||
+    revokedAt === undefined
+  ) {
+    return null;
+  }
+  const format = (key(doc.format, TOKEN_FORMATS) as TokenFormat | undefined) ?? (tokenHash === null ? 'jwt' : 'opaque');
+  return { id, customerId, siteId, clientId, format, tokenHash, issuedAt, expiresAt, revokedAt };
+}
+
+export function customerToDocument(customer: Customer): CustomerDocument {
+  return {
+    _id: customer.id,
+    status: customer.status,
+    email: customer.email,
+    first_name: customer.firstName,
+    last_name: customer.lastName,
+    updated_at: customer.updatedAt,
+  };
+}
+
+export function customerFromDocument(doc: unknown): Customer | null {
+  if (!isRecord(doc)) return null;
+  const id = asString(doc._id);
+  const status = key(doc.status, CUSTOMER_STATUSES) as CustomerStatus | undefined;
+  if (id === undefined || status === undefined) return null;
+  return {
+    id,
+    status,
+    email: nullable(doc.email, asString) ?? null,
+    firstName: nullable(doc.first_name, asString) ?? null,
+    lastName: nullable(doc.last_name, asString) ?? null,
+    // Unknown update time reads as the epoch rather than making the customer disappear.
+    updatedAt: validDate(doc.updated_at) ?? new Date(0),
+  };
+}
+
+export function clientToDocument(client: ApiClient): ClientDocument {
+  return {
+    _id: client.id,
+    name: client.name,
+    secret_hash: client.secretHash,
+    token_endpoint_auth_method: client.authMethod,
+    reason_codes: client.reasonCodes,
+    site_ids: client.siteIds === null ? null : [...client.siteIds],
+    created_at: client.createdAt,
+  };
+}
+
+export function clientFromDocument(doc: unknown): ApiClient | null {
+  if (!isRecord(doc)) return null;
+  const id = asString(doc._id);
+  const secretHash = asString(doc.secret_hash);
+  // RFC 7591 §2: an absent method means client_secret_basic. An unknown one is
+  // malformed rather than silently downgraded.
+  const authMethod =
+    doc.token_endpoint_auth_method === undefined || doc.token_endpoint_auth_method === null
+      ? 'client_secret_basic'
+      : (key(doc.token_endpoint_auth_method, AUTH_METHODS) as ClientAuthMethod | undefined);
+  // A broken site list must not widen into "all sites".
+  const siteIds = nullable(doc.site_ids, stringArray);
+  if (id === undefined || secretHash === undefined || authMethod === undefined || siteIds === undefined) {
+    return null;
+  }
+  return {
+    id,
+    name: asString(doc.name) ?? '',
+    secretHash,
+    authMethod,
+    reasonCodes: typeof doc.reason_codes === 'boolean' ? doc.reason_codes : true,
+    siteIds,
+    createdAt: validDate(doc.created_at) ?? new Date(0),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Adapter
+
+interface Runner {
+  run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
+  readonly maxTimeMS: number;
+  readonly logger: Logger;
+}
+
+class MongoGrantStore implements GrantStore {
+  constructor(
+    private readonly collection: Collection<GrantDocument>,
+    private readonly runner: Runner,
+    private readonly uniqueness: () => TokenHashUniqueness,
+  ) {}
+
+  private read(doc: unknown): Grant | null {
+    if (doc === null || doc === undefined) return null;
+    const grant = grantFromDocument(doc);
+    if (grant === null) {
+      const grantId = isRecord(doc) ? String(doc._id) : 'unknown';
+      this.runner.logger.warn({ grantId }, 'malformed grant document treated as not found');
+    }
+    return grant;
+  }
+
+  async insert(grant: Grant): Promise<void> {
+    const doc = grantToDocument(grant);
+    await this.runner.run('grants.insert', async () => {
+      if (doc.token_hash !== null && this.uniqueness() === 'app-check') {
+        const existing = await this.collection.findOne(
+          { token_hash: doc.token_hash },
+          { projection: { _id: 1 }, maxTimeMS: this.runner.maxTimeMS },
+        );
+        if (existing) throw new DuplicateKeyError('grants.insert: duplicate token_hash');
+      }
+      await this.collection.insertOne(doc, { maxTimeMS: this.runner.maxTimeMS });
+    });
+  }
+
+  async findById(id: string): Promise<Grant | null> {
+    if (typeof id !== 'string') return null;
+    const doc = await this.runner.run('grants.findById', () =>
+      this.collection.findOne({ _id: id }, { maxTimeMS: this.runner.maxTimeMS }),
+    );
+    return this.read(doc);
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<Grant | null> {
+    if (typeof tokenHash !== 'string') return null;
+    const doc = await this.runner.run('grants.findByTokenHash', () =>
+      this.collection.findOne({ token_hash: tokenHash }, { maxTimeMS: this.runner.maxTimeMS }),
+    );
+    return this.read(doc);
+  }
+
+  async revoke(id: string, at: Date): Promise<boolean> {
+    if (typeof id !== 'string') return false;
+    const result = await this.runner.run('grants.revoke', () =>
+      // `revoked_at: null` also matches documents that lack the field.
+      this.collection.updateOne(
+        { _id: id, revoked_at: null },
+        { $set: { revoked_at: at } },
+        { maxTimeMS: this.runner.maxTimeMS },
+      ),
+    );
+    return result.modifiedCount === 1;
+  }
+
+  async revokeByCustomer(customerId: string, at: Date): Promise<number> {
+    if (typeof customerId !== 'string') return 0;
+    const result = await this.runner.run('grants.revokeByCustomer', () =>
+      this.collection.updateMany(
+        { customer_id: customerId, revoked_at: null },
+        { $set: { revoked_at: at } },
+        { maxTimeMS: this.runner.maxTimeMS },
+      ),
+    );
+    return result.modifiedCount;
+  }
+
+  async deleteExpired(before: Date): Promise<number> {
+    if (validDate(before) === undefined) return 0;
+    const result = await this.runner.run('grants.deleteExpired', () =>
+      this.collection.deleteMany({ expires_at: { $lt: before } }, { maxTimeMS: this.runner.maxTimeMS }),
+    );
+    return result.deletedCount;
+  }
+}
+
+class MongoCustomerStore implements CustomerStore {
+  constructor(
+    private readonly collection: Collection<CustomerDocument>,
+    private readonly runner: Runner,
+  ) {}
+
+  async upsert(customer: Customer): Promise<void> {
+    const { _id, ...fields } = customerToDocument(customer);
+    await this.runner.run('customers.upsert', () =>
+      // $set rather than a replacement keeps fields another service may have added.
+      this.collection.updateOne({ _id }, { $set: fields }, { upsert: true, maxTimeMS: this.runner.maxTimeMS }),
+    );
+  }
+
+  async findById(id: string): Promise<Customer | null> {
+    if (typeof id !== 'string') return null;
+    const doc = await this.runner.run('customers.findById', () =>
+      this.collection.findOne({ _id: id }, { maxTimeMS: this.runner.maxTimeMS }),
+    );
+    if (!doc) return null;
+    const customer = customerFromDocument(doc);
+    if (!customer) this.runner.logger.warn({ customerId: id }, 'malformed customer document treated as not found');
+    return customer;
+  }
+}
+
+class MongoClientStore implements ClientStore {
+  constructor(
+    private readonly collection: Collection<ClientDocument>,
+    private readonly runner: Runner,
+  ) {}
+
+  private read(doc: unknown): ApiClient | null {
+    const client = clientFromDocument(doc);
+    if (!client) {
+      const clientId = isRecord(doc) ? String(doc._id) : 'unknown';
+      this.runner.logger.warn({ clientId }, 'malformed client document ignored');
+    }
+    return client;
+  }
+
+  async insert(client: ApiClient): Promise<void> {
+    const doc = clientToDocument(client);
+    await this.runner.run('clients.insert', () =>
+      this.collection.insertOne(doc, { maxTimeMS: this.runner.maxTimeMS }),
+    );
+  }
+
+  async findById(id: string): Promise<ApiClient | null> {
+    if (typeof id !== 'string') return null;
+    const doc = await this.runner.run('clients.findById', () =>
+      this.collection.findOne({ _id: id }, { maxTimeMS: this.runner.maxTimeMS }),
+    );
+    return doc ? this.read(doc) : null;
+  }
+
+  async list(): Promise<ApiClient[]> {
+    const docs = await this.runner.run('clients.list', () =>
+      this.collection.find({}, { maxTimeMS: this.runner.maxTimeMS }).sort({ created_at: 1, _id: 1 }).toArray(),
+    );
+    return docs.map((doc) => this.read(doc)).filter((client): client is ApiClient => client !== null);
+  }
+}
+
+/**
+ * The production store. Every operation is bounded: the driver's own timeouts
+ * cover server selection and connecting, `maxTimeMS` covers server-side work,
+ * and a client-side deadline covers a server that accepts requests but never
+ * replies.
+ */
+export class MongoStore implements Store {
+  readonly kind = 'mongodb';
+  readonly dbName: string;
+  readonly grants: GrantStore;
+  readonly customers: CustomerStore;
+  readonly clients: ClientStore;
+
+  private readonly client: MongoClient;
+  private readonly db: Db;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly retentionSeconds: number;
+  private readonly sweepIntervalMs: number;
+  private mode: ExpiryMode | null = null;
+  // Until init has proven a unique index exists, check before each insert.
+  private uniqueness: TokenHashUniqueness = 'app-check';
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+
+  constructor(options: MongoStoreOptions) {
+    this.logger = options.logger;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // Past the driver's own timeouts, so their more specific errors win when they fire.
+    this.deadlineMs = Math.ceil(this.timeoutMs * 1.5) + 100;
+    this.retentionSeconds = options.grantRetentionSeconds ?? DEFAULT_GRANT_RETENTION_SECONDS;
+    this.sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+    this.dbName = options.dbName ?? databaseFromUri(options.uri) ?? DEFAULT_DB_NAME;
+    this.client = new MongoClient(options.uri, {
+      appName: 'open-login-introspection',
+      serverSelectionTimeoutMS: this.timeoutMs,
+      connectTimeoutMS: this.timeoutMs,
+      waitQueueTimeoutMS: this.timeoutMs,
+    });
+    this.db = this.client.db(this.dbName);
+
+    const runner: Runner = {
+      run: (operation, fn) => this.run(operation, fn, this.deadlineMs),
+      maxTimeMS: this.timeoutMs,
+      logger: this.logger,
+    };
+    this.grants = new MongoGrantStore(this.db.collection<GrantDocument>('grants'), runner, () => this.uniqueness);
+    this.customers = new MongoCustomerStore(this.db.collection<CustomerDocument>('customers'), runner);
+    this.clients = new MongoClientStore(this.db.collection<ClientDocument>('clients'), runner);
+  }
+
+  /** How expired grants are removed; null until `init()` has run. */
+  get expiryMode(): ExpiryMode | null {
+    return this.mode;
+  }
+
+  get tokenHashUniqueness(): TokenHashUniqueness {
+    return this.uniqueness;
+  }
+
+  async init(): Promise<void> {
+    await this.run('connect', () => this.client.connect(), INIT_DEADLINE_MS);
+    const info = await this.run(
+      'buildInfo',
+      () => this.client.db('admin').command({ buildInfo: 1 }),
+      this.deadlineMs,
+    );
+    const ferretdbVersion = typeof info.ferretdbVersion === 'string' ? info.ferretdbVersion : null;
+    const version = typeof info.version === 'string' ? info.version : 'unknown';
+    this.logger.info(
+      { store: this.kind, db: this.dbName, serverVersion: version, ferretdbVersion },
+      'connected to MongoDB',
+    );
+
+    const grants = this.db.collection<GrantDocument>('grants');
+    await this.run('createIndex grants.customer_id', () =>
+      grants.createIndex({ customer_id: 1 }, { name: INDEX_CUSTOMER_ID }), INIT_DEADLINE_MS);
+    await this.ensureTokenHashIndex(grants, ferretdbVersion !== null);
+    await this.ensureExpiry(grants, ferretdbVersion !== null);
+  }
+
+  /**
+   * Real MongoDB: a unique index over string hashes only, so the many JWT
+   * grants with a null hash do not collide. FerretDB 1.x rejects
+   * partialFilterExpression and silently ignores `sparse`, and its unique
+   * index treats explicit nulls as equal, so there the index is plain and the
+   * insert path checks for an existing hash first (not atomic, but hashes of
+   * random tokens do not collide in practice; the check catches replays).
+   */
+  private async ensureTokenHashIndex(grants: Collection<GrantDocument>, ferretdb: boolean): Promise<void> {
+    if (!ferretdb) {
+      try {
+        await this.run(
+          'createIndex grants.token_hash',
+          () =>
+            grants.createIndex(
+              { token_hash: 1 },
+              { name: INDEX_TOKEN_HASH_UNIQUE, unique: true, partialFilterExpression: { token_hash: { $type: 'string' } } },
+            ),
+          INIT_DEADLINE_MS,
+        );
+        this.uniqueness = 'unique-index';
+        return;
+      } catch (err) {
+        if (err instanceof StoreUnavailableError) throw err;
+        this.logger.warn(
+          { store: this.kind, error: describe(err) },
+          'partial unique index on grants.token_hash unavailable; checking token hash uniqueness before insert instead',
+        );
+      }
+    }
+    await this.run(
+      'createIndex grants.token_hash',
+      () => grants.createIndex({ token_hash: 1 }, { name: INDEX_TOKEN_HASH_PLAIN }),
+      INIT_DEADLINE_MS,
+    );
+    this.uniqueness = 'app-check';
+  }
+
+  private async ensureExpiry(grants: Collection<GrantDocument>, ferretdb: boolean): Promise<void> {
+    const fields = { store: this.kind, retentionSeconds: this.retentionSeconds };
+    if (ferretdb) {
+      this.startSweeper();
+      this.logger.info(
+        { ...fields, sweepIntervalMs: this.sweepIntervalMs },
+        'TTL indexes are unavailable on this server (FerretDB); an in-process sweeper deletes expired grants instead',
+      );
+      return;
+    }
+    try {
+      await this.ensureTtlIndex(grants);
+      this.mode = 'ttl-index';
+      this.logger.info(fields, 'expired grants are deleted by a TTL index on grants.expires_at');
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      this.startSweeper();
+      this.logger.warn(
+        { ...fields, sweepIntervalMs: this.sweepIntervalMs, error: describe(err) },
+        'TTL indexes are unavailable on this server; an in-process sweeper deletes expired grants instead',
+      );
+    }
+  }
+
+  private async ensureTtlIndex(grants: Collection<GrantDocument>): Promise<void> {
+    try {
+      await this.run(
+        'createIndex grants.expires_at',
+        () => grants.createIndex({ expires_at: 1 }, { name: INDEX_EXPIRES_AT_TTL, expireAfterSeconds: this.retentionSeconds }),
+        INIT_DEADLINE_MS,
+      );
+    } catch (err) {
+      // IndexOptionsConflict / IndexKeySpecsConflict: the index exists with
+      // another retention, so change it in place.
+      const cause = err instanceof StoreUnavailableError ? null : err;
+      if (cause instanceof MongoServerError && (cause.code === 85 || cause.code === 86)) {
+        await this.run(
+          'collMod grants.expires_at',
+          () =>
+            this.db.command({
+              collMod: 'grants',
+              index: { keyPattern: { expires_at: 1 }, expireAfterSeconds: this.retentionSeconds },
+            }),
+          INIT_DEADLINE_MS,
+        );
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private startSweeper(): void {
+    this.mode = 'sweeper';
+    if (this.sweepTimer) return;
+    this.sweepTimer = setInterval(() => this.sweepOnce(), this.sweepIntervalMs);
+    this.sweepTimer.unref();
+    this.sweepOnce();
+  }
+
+  private sweepOnce(): void {
+    if (this.sweeping) return;
+    const before = new Date(Date.now() - this.retentionSeconds * 1000);
+    this.sweeping = this.grants
+      .deleteExpired(before)
+      .then((deleted) => {
+        if (deleted > 0) this.logger.debug({ store: this.kind, deleted }, 'swept expired grants');
+      })
+      .catch((err: unknown) => {
+        this.logger.warn({ store: this.kind, error: describe(err) }, 'sweeping expired grants failed');
+      })
+      .finally(() => {
+        this.sweeping = null;
+      });
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.run(
+        'ping',
+        () => this.client.db('admin').command({ ping: 1 }),
+        this.deadlineMs,
+      );
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      throw new StoreUnavailableError('MongoDB could not answer (ping)', { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+    await this.sweeping;
+    await this.client.close();
+  }
+
+  private async run<T>(operation: string, fn: () => Promise<T>, deadlineMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(`MongoDB did not answer within ${deadlineMs} ms (${operation})`)),
+        deadlineMs,
+      );
+    });
+    try {
+      return await Promise.race([fn(), deadline]);
+    } catch (err) {
+      throw toStoreError(err, operation);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A short, credential-free description of an error for log lines. */
+function describe(err: unknown): string {
+  if (err instanceof MongoError) return `${err.name}${err.code === undefined ? '' : ` ${String(err.code)}`}: ${err.message}`;
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

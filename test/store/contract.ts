@@ -1,0 +1,303 @@
+import { randomBytes } from 'node:crypto';
+import test, { type ExecutionContext } from 'ava';
+import { DuplicateKeyError, type ApiClient, type Customer, type Grant, type Store } from '../../src/store/types.js';
+
+export type MakeStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+const HOUR = 60 * 60 * 1000;
+
+function rid(prefix: string): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+function tokenHash(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** Milliseconds are kept deliberately non-zero so a store that truncates to seconds fails. */
+function at(offsetMs: number): Date {
+  const base = Math.floor(Date.now() / 1000) * 1000 + 123;
+  return new Date(base + offsetMs);
+}
+
+export function makeGrant(overrides: Partial<Grant> = {}): Grant {
+  return {
+    id: rid('jti'),
+    customerId: rid('cus'),
+    siteId: 'site_energy_intel',
+    clientId: rid('cli'),
+    format: 'jwt',
+    tokenHash: null,
+    issuedAt: at(-HOUR),
+    expiresAt: at(HOUR),
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+export function makeOpaqueGrant(overrides: Partial<Grant> = {}): Grant {
+  return makeGrant({ format: 'opaque', tokenHash: tokenHash(), ...overrides });
+}
+
+export function makeCustomer(overrides: Partial<Customer> = {}): Customer {
+  return {
+    id: rid('cus'),
+    status: 'active',
+    email: 'ada@example.com',
+    firstName: 'Ada',
+    lastName: 'Lovelace',
+    updatedAt: at(0),
+    ...overrides,
+  };
+}
+
+export function makeClient(overrides: Partial<ApiClient> = {}): ApiClient {
+  return {
+    id: rid('cli'),
+    name: 'Energy Intel',
+    secretHash: tokenHash(),
+    authMethod: 'client_secret_basic',
+    reasonCodes: true,
+    siteIds: null,
+    createdAt: at(0),
+    ...overrides,
+  };
+}
+
+/**
+ * The behaviour every Store adapter must share. Each test gets its own store
+ * so tests can run concurrently and never see each other's data.
+ */
+export function storeContract(name: string, makeStore: MakeStore): void {
+  async function open(t: ExecutionContext): Promise<Store> {
+    const { store, cleanup } = await makeStore();
+    t.teardown(cleanup);
+    return store;
+  }
+
+  const title = (what: string) => `[${name}] ${what}`;
+
+  test(title('grant: insert then findById returns an equal grant'), async (t) => {
+    const store = await open(t);
+    const grant = makeGrant();
+    await store.grants.insert(grant);
+    t.deepEqual(await store.grants.findById(grant.id), grant);
+  });
+
+  test(title('grant: findByTokenHash finds an opaque grant'), async (t) => {
+    const store = await open(t);
+    const grant = makeOpaqueGrant();
+    await store.grants.insert(grant);
+    await store.grants.insert(makeOpaqueGrant());
+    const found = await store.grants.findByTokenHash(grant.tokenHash!);
+    t.deepEqual(found, grant);
+  });
+
+  test(title('grant: unknown id and unknown token hash read as null'), async (t) => {
+    const store = await open(t);
+    await store.grants.insert(makeOpaqueGrant());
+    t.is(await store.grants.findById('jti_missing'), null);
+    t.is(await store.grants.findByTokenHash(tokenHash()), null);
+  });
+
+  test(title('grant: duplicate id is a DuplicateKeyError and keeps the first grant'), async (t) => {
+    const store = await open(t);
+    const grant = makeGrant();
+    await store.grants.insert(grant);
+    await t.throwsAsync(store.grants.insert(makeGrant({ id: grant.id, customerId: 'cus_other' })), {
+      instanceOf: DuplicateKeyError,
+    });
+    t.is((await store.grants.findById(grant.id))?.customerId, grant.customerId);
+  });
+
+  test(title('grant: duplicate token hash is a DuplicateKeyError'), async (t) => {
+    const store = await open(t);
+    const grant = makeOpaqueGrant();
+    await store.grants.insert(grant);
+    const copy = makeOpaqueGrant({ tokenHash: grant.tokenHash });
+    const error = await t.throwsAsync(store.grants.insert(copy), { instanceOf: DuplicateKeyError });
+    t.false(error?.message.includes(grant.tokenHash!), 'the error message must not echo the token hash');
+    t.is(await store.grants.findById(copy.id), null);
+  });
+
+  test(title('grant: many grants without a token hash coexist'), async (t) => {
+    const store = await open(t);
+    const grants = [makeGrant(), makeGrant(), makeGrant()];
+    for (const grant of grants) await store.grants.insert(grant);
+    for (const grant of grants) t.deepEqual(await store.grants.findById(grant.id), grant);
+  });
+
+  test(title('grant: revoke sets revokedAt once; a second revoke returns false and keeps the first time'), async (t) => {
+    const store = await open(t);
+    const grant = makeOpaqueGrant();
+    await store.grants.insert(grant);
+    const first = at(-1000);
+    t.true(await store.grants.revoke(grant.id, first));
+    t.false(await store.grants.revoke(grant.id, at(5000)));
+    t.deepEqual((await store.grants.findById(grant.id))?.revokedAt, first);
+    t.deepEqual((await store.grants.findByTokenHash(grant.tokenHash!))?.revokedAt, first);
+  });
+
+  test(title('grant: revoke of an unknown id returns false'), async (t) => {
+    const store = await open(t);
+    const grant = makeGrant();
+    await store.grants.insert(grant);
+    t.false(await store.grants.revoke('jti_missing', at(0)));
+    t.is((await store.grants.findById(grant.id))?.revokedAt, null);
+  });
+
+  test(title('grant: revokeByCustomer counts only that customer\'s unrevoked grants'), async (t) => {
+    const store = await open(t);
+    const customerId = rid('cus');
+    const earlier = at(-5000);
+    const already = makeGrant({ customerId, revokedAt: earlier });
+    const mine = [makeGrant({ customerId }), makeOpaqueGrant({ customerId })];
+    const other = makeGrant();
+    for (const grant of [already, ...mine, other]) await store.grants.insert(grant);
+
+    const now = at(0);
+    t.is(await store.grants.revokeByCustomer(customerId, now), 2);
+    for (const grant of mine) t.deepEqual((await store.grants.findById(grant.id))?.revokedAt, now);
+    t.deepEqual((await store.grants.findById(already.id))?.revokedAt, earlier);
+    t.is((await store.grants.findById(other.id))?.revokedAt, null);
+    t.is(await store.grants.revokeByCustomer(customerId, at(1000)), 0);
+    t.is(await store.grants.revokeByCustomer('cus_missing', now), 0);
+  });
+
+  test(title('grant: deleteExpired removes only grants that expired before the cutoff'), async (t) => {
+    const store = await open(t);
+    const cutoff = at(0);
+    const old = makeOpaqueGrant({ expiresAt: new Date(cutoff.getTime() - 1) });
+    const older = makeGrant({ expiresAt: at(-2 * HOUR), issuedAt: at(-3 * HOUR) });
+    const atCutoff = makeGrant({ expiresAt: new Date(cutoff.getTime()) });
+    const live = makeOpaqueGrant({ expiresAt: at(HOUR) });
+    for (const grant of [old, older, atCutoff, live]) await store.grants.insert(grant);
+
+    t.is(await store.grants.deleteExpired(cutoff), 2);
+    t.is(await store.grants.findById(old.id), null);
+    t.is(await store.grants.findByTokenHash(old.tokenHash!), null);
+    t.is(await store.grants.findById(older.id), null);
+    t.deepEqual(await store.grants.findById(atCutoff.id), atCutoff);
+    t.deepEqual(await store.grants.findByTokenHash(live.tokenHash!), live);
+    t.is(await store.grants.deleteExpired(cutoff), 0);
+  });
+
+  test(title('grant: a returned grant is a copy'), async (t) => {
+    const store = await open(t);
+    const grant = makeGrant();
+    await store.grants.insert(grant);
+    const expected = structuredClone(grant);
+
+    grant.customerId = 'cus_mutated_input';
+    grant.expiresAt.setTime(0);
+    const found = await store.grants.findById(expected.id);
+    t.deepEqual(found, expected, 'mutating the inserted object must not change the store');
+
+    found!.revokedAt = new Date();
+    found!.siteId = 'site_mutated';
+    found!.issuedAt.setTime(0);
+    t.deepEqual(await store.grants.findById(expected.id), expected, 'mutating a returned object must not change the store');
+  });
+
+  test(title('grant: dates round-trip as Date with millisecond precision'), async (t) => {
+    const store = await open(t);
+    const grant = makeGrant({
+      issuedAt: new Date('2031-01-02T03:04:05.006Z'),
+      expiresAt: new Date('2031-01-02T04:04:05.999Z'),
+      revokedAt: new Date('2031-01-02T03:30:00.001Z'),
+    });
+    await store.grants.insert(grant);
+    const found = await store.grants.findById(grant.id);
+    t.true(found?.issuedAt instanceof Date);
+    t.true(found?.expiresAt instanceof Date);
+    t.true(found?.revokedAt instanceof Date);
+    t.is(found?.issuedAt.toISOString(), '2031-01-02T03:04:05.006Z');
+    t.is(found?.expiresAt.toISOString(), '2031-01-02T04:04:05.999Z');
+    t.is(found?.revokedAt?.toISOString(), '2031-01-02T03:30:00.001Z');
+  });
+
+  test(title('grant: siteId null and string round-trip'), async (t) => {
+    const store = await open(t);
+    const anySite = makeGrant({ siteId: null });
+    const oneSite = makeGrant({ siteId: 'site_b' });
+    await store.grants.insert(anySite);
+    await store.grants.insert(oneSite);
+    t.is((await store.grants.findById(anySite.id))?.siteId, null);
+    t.is((await store.grants.findById(oneSite.id))?.siteId, 'site_b');
+  });
+
+  test(title('customer: upsert creates, then updates the status'), async (t) => {
+    const store = await open(t);
+    const customer = makeCustomer();
+    await store.customers.upsert(customer);
+    t.deepEqual(await store.customers.findById(customer.id), customer);
+
+    const disabled: Customer = { ...customer, status: 'disabled', email: null, updatedAt: at(60_000) };
+    await store.customers.upsert(disabled);
+    t.deepEqual(await store.customers.findById(customer.id), disabled);
+  });
+
+  test(title('customer: unknown id reads as null'), async (t) => {
+    const store = await open(t);
+    await store.customers.upsert(makeCustomer());
+    t.is(await store.customers.findById('cus_missing'), null);
+  });
+
+  test(title('customer: a returned customer is a copy'), async (t) => {
+    const store = await open(t);
+    const customer = makeCustomer();
+    await store.customers.upsert(customer);
+    const found = await store.customers.findById(customer.id);
+    found!.status = 'disabled';
+    found!.updatedAt.setTime(0);
+    t.deepEqual(await store.customers.findById(customer.id), customer);
+  });
+
+  test(title('client: insert then findById returns an equal client'), async (t) => {
+    const store = await open(t);
+    const client = makeClient({ authMethod: 'client_secret_post', reasonCodes: false, siteIds: ['site_a'] });
+    await store.clients.insert(client);
+    t.deepEqual(await store.clients.findById(client.id), client);
+    t.is(await store.clients.findById('cli_missing'), null);
+  });
+
+  test(title('client: duplicate id is a DuplicateKeyError and keeps the first client'), async (t) => {
+    const store = await open(t);
+    const client = makeClient();
+    await store.clients.insert(client);
+    await t.throwsAsync(store.clients.insert(makeClient({ id: client.id, name: 'Impostor' })), {
+      instanceOf: DuplicateKeyError,
+    });
+    t.is((await store.clients.findById(client.id))?.name, client.name);
+  });
+
+  test(title('client: list returns every client, oldest first'), async (t) => {
+    const store = await open(t);
+    t.deepEqual(await store.clients.list(), []);
+    const newer = makeClient({ createdAt: at(2000) });
+    const older = makeClient({ createdAt: at(-2000) });
+    const middle = makeClient({ createdAt: at(0) });
+    for (const client of [newer, older, middle]) await store.clients.insert(client);
+    t.deepEqual(await store.clients.list(), [older, middle, newer]);
+  });
+
+  test(title('client: siteIds null and array round-trip, and returned arrays are copies'), async (t) => {
+    const store = await open(t);
+    const all = makeClient({ siteIds: null });
+    const some = makeClient({ siteIds: ['site_a', 'site_b'] });
+    const none = makeClient({ siteIds: [] });
+    for (const client of [all, some, none]) await store.clients.insert(client);
+    t.is((await store.clients.findById(all.id))?.siteIds, null);
+    t.deepEqual((await store.clients.findById(none.id))?.siteIds, []);
+
+    const found = await store.clients.findById(some.id);
+    t.deepEqual(found?.siteIds, ['site_a', 'site_b']);
+    found!.siteIds!.push('site_c');
+    t.deepEqual((await store.clients.findById(some.id))?.siteIds, ['site_a', 'site_b']);
+  });
+
+  test(title('ping resolves'), async (t) => {
+    const store = await open(t);
+    await t.notThrowsAsync(store.ping());
+  });
+}

@@ -1,0 +1,265 @@
+import test from 'ava';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger } from '../../src/log.js';
+import { MongoStore } from '../../src/store/mongo.js';
+import { StoreUnavailableError } from '../../src/store/types.js';
+import { makeMongoTestStore, mongoRequired, mongoTestUri, probeMongo, withRawClient } from '../helpers/mongo.js';
+import { makeClient, makeCustomer, makeGrant, makeOpaqueGrant, storeContract } from './contract.js';
+
+// Needs no server: a refused port must turn into StoreUnavailableError quickly, never a hang.
+test('[mongodb] an unreachable server fails ping and reads with StoreUnavailableError within ~2 s', async (t) => {
+  const store = new MongoStore({ uri: 'mongodb://127.0.0.1:1/', timeoutMs: 300, logger: silentLogger() });
+  t.teardown(() => store.close());
+
+  let started = Date.now();
+  const pingError = await t.throwsAsync(store.ping(), { instanceOf: StoreUnavailableError });
+  t.true(Date.now() - started < 2000, `ping took ${Date.now() - started} ms`);
+  t.truthy(pingError?.cause, 'the driver error is kept as the cause');
+
+  started = Date.now();
+  await t.throwsAsync(store.grants.findById('jti_any'), { instanceOf: StoreUnavailableError });
+  t.true(Date.now() - started < 2000, `findById took ${Date.now() - started} ms`);
+
+  started = Date.now();
+  await t.throwsAsync(store.init(), { instanceOf: StoreUnavailableError });
+  t.true(Date.now() - started < 2000, `init took ${Date.now() - started} ms`);
+});
+
+const uri = mongoTestUri();
+
+if (!uri && !mongoRequired()) {
+  const banner = [
+    '',
+    '*****************************************************************',
+    '* MONGO SUITE SKIPPED: set MONGODB_TEST_URI to run the store     *',
+    '* contract against a MongoDB-wire server, e.g.                   *',
+    '*   eval "$(bash .ci/ferretdb.sh start)"                         *',
+    '*   npx ava test/store/                                          *',
+    '* (CI=true or REQUIRE_MONGO=1 turns this skip into a failure.)   *',
+    '*****************************************************************',
+    '',
+  ].join('\n');
+  // Deliberately loud: a silently skipped database suite looks like a passing one.
+  // eslint-disable-next-line no-console
+  console.warn(banner);
+  test('[mongodb] MONGO SUITE SKIPPED: MONGODB_TEST_URI is not set', (t) => {
+    t.log(banner);
+    t.pass();
+  });
+  test.skip('[mongodb] store contract (needs MONGODB_TEST_URI)', () => undefined);
+} else if (!uri) {
+  test('[mongodb] store contract', (t) => {
+    t.fail('MONGODB_TEST_URI is not set, but CI=true or REQUIRE_MONGO=1 requires the MongoDB suite to run');
+  });
+} else {
+  registerMongoSuite(uri);
+}
+
+function registerMongoSuite(uri: string): void {
+  // Tests must be declared synchronously, so reachability is checked in a hook;
+  // when it fails, ava reports this message and runs none of the tests below.
+  test.before('MongoDB test server answers', async () => {
+    const problem = await probeMongo(uri);
+    if (problem !== null) {
+      throw new Error(`MONGODB_TEST_URI is set but the server does not answer: ${problem}`);
+    }
+  });
+
+  storeContract('mongodb', () => makeMongoTestStore());
+
+  async function isFerretDb(): Promise<boolean> {
+    const info = await withRawClient((client) => client.db('admin').command({ buildInfo: 1 }));
+    return typeof info.ferretdbVersion === 'string';
+  }
+
+  function captureLogger() {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        callback();
+      },
+    });
+    return { lines, logger: createLogger({ level: 'debug', destination }) };
+  }
+
+  test('[mongodb] expiry and token hash uniqueness modes match the server', async (t) => {
+    const { lines, logger } = captureLogger();
+    const { store, cleanup } = await makeMongoTestStore({ logger });
+    t.teardown(cleanup);
+    if (await isFerretDb()) {
+      t.is(store.expiryMode, 'sweeper');
+      t.is(store.tokenHashUniqueness, 'app-check');
+      t.true(lines.some((line) => /TTL indexes are unavailable on this server/.test(String(line.msg))));
+    } else {
+      t.is(store.expiryMode, 'ttl-index');
+      t.is(store.tokenHashUniqueness, 'unique-index');
+      t.true(lines.some((line) => /TTL index/.test(String(line.msg))));
+    }
+  });
+
+  test('[mongodb] expired grants past retention are removed (sweeper) or covered by a TTL index', async (t) => {
+    const { store, dbName, cleanup } = await makeMongoTestStore({ grantRetentionSeconds: 1, sweepIntervalMs: 100 });
+    t.teardown(cleanup);
+    if (store.expiryMode === 'ttl-index') {
+      const indexes = await withRawClient((client) => client.db(dbName).collection('grants').indexes());
+      const ttl = indexes.find((index) => index.key.expires_at === 1);
+      t.is(ttl?.expireAfterSeconds, 1);
+      return;
+    }
+    t.is(store.expiryMode, 'sweeper');
+    const now = Date.now();
+    const pastRetention = makeOpaqueGrant({ issuedAt: new Date(now - 60_000), expiresAt: new Date(now - 5000) });
+    const withinRetention = makeGrant({ expiresAt: new Date(now + 60_000) });
+    await store.grants.insert(pastRetention);
+    await store.grants.insert(withinRetention);
+
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (await store.grants.findById(pastRetention.id)) !== null) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    t.is(await store.grants.findById(pastRetention.id), null, 'the sweeper should have deleted the old grant');
+    t.deepEqual(await store.grants.findById(withinRetention.id), withinRetention);
+  });
+
+  test('[mongodb] init is idempotent on an existing database', async (t) => {
+    const { store, dbName, cleanup } = await makeMongoTestStore();
+    t.teardown(cleanup);
+    const grant = makeOpaqueGrant();
+    await store.grants.insert(grant);
+    const second = new MongoStore({ uri, dbName, logger: silentLogger(), timeoutMs: 5000 });
+    t.teardown(() => second.close());
+    await t.notThrowsAsync(second.init());
+    t.deepEqual(await second.grants.findByTokenHash(grant.tokenHash!), grant);
+  });
+
+  test('[mongodb] documents written by another service in the documented schema are read', async (t) => {
+    const { store, dbName, cleanup } = await makeMongoTestStore();
+    t.teardown(cleanup);
+    const issuedAt = new Date('2031-05-06T07:08:09.010Z');
+    const expiresAt = new Date('2031-05-06T08:08:09.010Z');
+    await withRawClient(async (client) => {
+      const db = client.db(dbName);
+      await db.collection('grants').insertMany([
+        {
+          _id: 'jti_full' as never,
+          customer_id: 'cus_1',
+          site_id: 'site_1',
+          client_id: 'cli_1',
+          format: 'opaque',
+          token_hash: 'hash_full',
+          issued_at: issuedAt,
+          expires_at: expiresAt,
+          revoked_at: null,
+        },
+        // Optional fields left out entirely.
+        { _id: 'jti_sparse' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: expiresAt },
+      ]);
+      await db.collection('customers').insertOne({ _id: 'cus_1' as never, status: 'disabled', updated_at: issuedAt });
+      await db.collection('clients').insertOne({ _id: 'cli_1' as never, name: 'Gateway', secret_hash: 'sh', created_at: issuedAt });
+    });
+
+    t.deepEqual(await store.grants.findByTokenHash('hash_full'), {
+      id: 'jti_full', customerId: 'cus_1', siteId: 'site_1', clientId: 'cli_1', format: 'opaque',
+      tokenHash: 'hash_full', issuedAt, expiresAt, revokedAt: null,
+    });
+    t.deepEqual(await store.grants.findById('jti_sparse'), {
+      id: 'jti_sparse', customerId: 'cus_1', siteId: null, clientId: 'cli_1', format: 'jwt',
+      tokenHash: null, issuedAt, expiresAt, revokedAt: null,
+    });
+    t.deepEqual(await store.customers.findById('cus_1'), {
+      id: 'cus_1', status: 'disabled', email: null, firstName: null, lastName: null, updatedAt: issuedAt,
+    });
+    t.deepEqual(await store.clients.findById('cli_1'), {
+      id: 'cli_1', name: 'Gateway', secretHash: 'sh', authMethod: 'client_secret_basic', reasonCodes: true,
+      siteIds: null, createdAt: issuedAt,
+    });
+    // A grant without a revoked_at field can still be revoked.
+    t.is(await store.grants.revokeByCustomer('cus_1', expiresAt), 2);
+    t.deepEqual((await store.grants.findById('jti_sparse'))?.revokedAt, expiresAt);
+  });
+
+  test('[mongodb] our writes use the documented snake_case schema', async (t) => {
+    const { store, dbName, cleanup } = await makeMongoTestStore();
+    t.teardown(cleanup);
+    const grant = makeOpaqueGrant({ siteId: null });
+    const customer = makeCustomer();
+    const client = makeClient({ siteIds: ['site_a'] });
+    await store.grants.insert(grant);
+    await store.customers.upsert(customer);
+    await store.clients.insert(client);
+    const [g, cu, cl] = await withRawClient(async (raw) => {
+      const db = raw.db(dbName);
+      return Promise.all([
+        db.collection('grants').findOne({ _id: grant.id as never }),
+        db.collection('customers').findOne({ _id: customer.id as never }),
+        db.collection('clients').findOne({ _id: client.id as never }),
+      ]);
+    });
+    t.deepEqual(g, {
+      _id: grant.id, customer_id: grant.customerId, site_id: null, client_id: grant.clientId, format: 'opaque',
+      token_hash: grant.tokenHash, issued_at: grant.issuedAt, expires_at: grant.expiresAt, revoked_at: null,
+    });
+    t.deepEqual(cu, {
+      _id: customer.id, status: 'active', email: customer.email, first_name: customer.firstName,
+      last_name: customer.lastName, updated_at: customer.updatedAt,
+    });
+    t.deepEqual(cl, {
+      _id: client.id, name: client.name, secret_hash: client.secretHash,
+      token_endpoint_auth_method: 'client_secret_basic', reason_codes: true, site_ids: ['site_a'],
+      created_at: client.createdAt,
+    });
+  });
+
+  test('[mongodb] malformed documents read as not found without throwing', async (t) => {
+    const { lines, logger } = captureLogger();
+    const { store, dbName, cleanup } = await makeMongoTestStore({ logger });
+    t.teardown(cleanup);
+    const issuedAt = new Date();
+    await withRawClient(async (client) => {
+      const db = client.db(dbName);
+      await db.collection('grants').insertMany([
+        { _id: 'jti_no_exp' as never, customer_id: 'cus_1', client_id: 'cli_1', token_hash: 'hash_no_exp', issued_at: issuedAt },
+        { _id: 'jti_bad_customer' as never, customer_id: 42, client_id: 'cli_1', issued_at: issuedAt, expires_at: issuedAt },
+        { _id: 'jti_bad_exp' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: '2031-01-01' },
+      ]);
+      await db.collection('customers').insertOne({ _id: 'cus_bad' as never, status: 'maybe' });
+      await db.collection('clients').insertOne({ _id: 'cli_bad' as never, name: 'x', secret_hash: 's', site_ids: 'site_a' });
+    });
+
+    t.is(await store.grants.findById('jti_no_exp'), null);
+    t.is(await store.grants.findByTokenHash('hash_no_exp'), null);
+    t.is(await store.grants.findById('jti_bad_customer'), null);
+    t.is(await store.grants.findById('jti_bad_exp'), null);
+    t.is(await store.customers.findById('cus_bad'), null);
+    t.is(await store.clients.findById('cli_bad'), null, 'a broken site list must not widen to all sites');
+    t.deepEqual(await store.clients.list(), []);
+
+    const warned = lines.filter((line) => line.level === 'warn' && line.grantId !== undefined);
+    t.deepEqual(
+      [...new Set(warned.map((line) => line.grantId))].sort(),
+      ['jti_bad_customer', 'jti_bad_exp', 'jti_no_exp'],
+    );
+    t.false(JSON.stringify(lines).includes('hash_no_exp'), 'log lines carry the grant id only');
+  });
+
+  test('[mongodb] a non-string argument never becomes a query operator', async (t) => {
+    const { store, cleanup } = await makeMongoTestStore();
+    t.teardown(cleanup);
+    const grant = makeOpaqueGrant();
+    const customer = makeCustomer();
+    const client = makeClient();
+    await store.grants.insert(grant);
+    await store.customers.upsert(customer);
+    await store.clients.insert(client);
+    const operator = { $ne: null } as unknown as string;
+
+    t.is(await store.grants.findById(operator), null);
+    t.is(await store.grants.findByTokenHash(operator), null);
+    t.false(await store.grants.revoke(operator, new Date()));
+    t.is(await store.grants.revokeByCustomer(operator, new Date()), 0);
+    t.is(await store.customers.findById(operator), null);
+    t.is(await store.clients.findById(operator), null);
+    t.is((await store.grants.findById(grant.id))?.revokedAt, null);
+  });
+}
