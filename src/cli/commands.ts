@@ -68,7 +68,7 @@ Customers:
 Tokens:
   tokens issue --customer ID [--site S] [--client-id C] [--expires-in SECONDS] [--format jwt|opaque]
                                Issue a token (default: jwt, DEFAULT_TOKEN_TTL_SECONDS).
-  tokens revoke --jti JTI      Revoke one token by its jti.
+  tokens revoke --jti=JTI      Revoke one token by its jti (the = form also takes ids that start with -).
   tokens revoke --token-file PATH
                                Revoke the token read from PATH ("-": stdin), which keeps it
                                out of the process list and shell history.

@@ -273,14 +273,16 @@ test('tokens issue validates --expires-in, --format and --customer before openin
 test('tokens revoke --jti revokes once: introspection then says revoked', async (t) => {
   const ctx = await setup();
   const { auth_token, jti } = await issued(ctx);
-  const r = await ctx.run('tokens', 'revoke', '--jti', jti);
+  const r = await ctx.run('tokens', 'revoke', `--jti=${jti}`);
   t.is(r.code, 0);
   t.deepEqual(r.json(), { revoked: 1 });
   const verdict = await ctx.check(auth_token);
   t.false(verdict.active);
   t.is((verdict as { reason: string }).reason, 'revoked');
-  t.deepEqual((await ctx.run('tokens', 'revoke', '--jti', jti)).json(), { revoked: 0 });
+  t.deepEqual((await ctx.run('tokens', 'revoke', `--jti=${jti}`)).json(), { revoked: 0 });
   t.deepEqual((await ctx.run('tokens', 'revoke', '--jti', 'unknown-jti')).json(), { revoked: 0 });
+  // Generated ids are base64url and may start with "-": the = form takes them.
+  t.deepEqual((await ctx.run('tokens', 'revoke', '--jti=-leading-dash')).json(), { revoked: 0 });
 });
 
 test('tokens revoke --token-file reads the token from a file (trailing newline ignored)', async (t) => {
@@ -330,7 +332,7 @@ test('tokens revoke-customer revokes every live token of that customer only', as
   const a1 = await issued(ctx, 'jwt', 'cust-a');
   const a2 = await issued(ctx, 'opaque', 'cust-a');
   const b1 = await issued(ctx, 'jwt', 'cust-b');
-  await ctx.run('tokens', 'revoke', '--jti', a1.jti);
+  await ctx.run('tokens', 'revoke', `--jti=${a1.jti}`);
   const r = await ctx.run('tokens', 'revoke-customer', 'cust-a');
   t.is(r.code, 0);
   t.deepEqual(r.json(), { revoked: 1 }, 'the already revoked token is not counted again');
@@ -351,7 +353,7 @@ test('every change writes an audit line, and no audit line carries a secret or t
   const ctx = await setup({}, { logger: createLogger({ destination }) });
   const client = (await ctx.run('clients', 'create', '--name', 'Audited')).json();
   const { auth_token, jti } = await issued(ctx, 'opaque');
-  await ctx.run('tokens', 'revoke', '--jti', jti);
+  await ctx.run('tokens', 'revoke', `--jti=${jti}`);
   await ctx.run('tokens', 'revoke-customer', 'cust-1');
   await ctx.run('clients', 'list');
   const events = lines.map((l) => JSON.parse(l) as { event: string; via: string; msg: string });
