@@ -1,6 +1,6 @@
 import type { Config } from './config/index.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { KeyFileError, KeyStore, loadOrCreateKeyRecords, readKeyFile } from './keys/keystore.js';
+import { KeyFileError, KeyStore, KeyStoreHolder, loadOrCreateKeyRecords, readKeyFile } from './keys/keystore.js';
 import type { Logger } from './log.js';
 import { createStore } from './store/index.js';
 import type { Store } from './store/types.js';
@@ -15,7 +15,7 @@ export async function openRuntime(
   config: Config,
   logger: Logger,
   options: { clock?: Clock; generateDevKey?: boolean } = {},
-): Promise<{ store: Store; keys: KeyStore; clock: Clock }> {
+): Promise<{ store: Store; keys: KeyStore; keyHolder: KeyStoreHolder; clock: Clock }> {
   const clock = options.clock ?? systemClock;
   const { records, generated } =
     options.generateDevKey === false
@@ -24,7 +24,7 @@ export async function openRuntime(
   if (generated) {
     logger.warn({ keys_dir: config.keysDir, kid: records[0]!.kid }, 'no signing key found: generated a development key; manage keys with the CLI in production');
   }
-  const keys = await KeyStore.fromRecords(records, {
+  const initialKeys = await KeyStore.fromRecords(records, {
     legacyHs256Secret: config.legacyHs256Secret,
     maxTokenTtlSeconds: config.maxTokenTtlSeconds,
     clock,
@@ -37,7 +37,9 @@ export async function openRuntime(
     grantRetentionSeconds: config.grantRetentionSeconds,
   });
   await store.init();
-  return { store, keys, clock };
+  // `keys` follows the holder, so a reloaded key file reaches every reader (see KeyFileReloader).
+  const keyHolder = new KeyStoreHolder(initialKeys);
+  return { store, keys: keyHolder.view, keyHolder, clock };
 }
 
 function requireKeyFile(dir: string) {

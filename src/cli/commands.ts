@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { open as openFile } from 'node:fs/promises';
+import { open as openFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Config } from '../config/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { introspect } from '../core/introspect.js';
-import { clientAuthMethods, hashClientSecret } from '../http/client-auth.js';
+import { clientAuthMethods } from '../http/client-auth.js';
+import { buildClient, ClientRegistrationError, registrationResponse } from '../http/client-registration.js';
 import { introspectionDeps } from '../http/deps.js';
 import { clientView, customerView, idPattern } from '../http/routes/admin.js';
 import {
@@ -22,8 +23,7 @@ import {
 } from '../keys/keystore.js';
 import { createLogger, type Logger } from '../log.js';
 import { issueToken } from '../tokens/issue.js';
-import { randomId } from '../tokens/opaque.js';
-import { StoreUnavailableError, type ApiClient, type ClientAuthMethod, type Customer, type Store, type TokenFormat } from '../store/types.js';
+import { StoreUnavailableError, type ClientAuthMethod, type Customer, type Store, type TokenFormat } from '../store/types.js';
 
 /** What the data commands work on; `open` builds it only when a command needs the store. */
 export interface CliRuntime {
@@ -54,9 +54,12 @@ export interface CliOptions {
 export const usage = `Usage: open-login <command> [options]
 
 Clients (callers of /introspect, /revoke and /api/v1/auth/token/validate):
-  clients create --name NAME [--auth-method client_secret_basic|client_secret_post]
+  clients create --name NAME [--auth-method client_secret_basic|client_secret_post|private_key_jwt|client_secret_jwt]
+                 [--jwks-file PATH | --jwks-uri URL] [--introspection-signed-response-alg ALG]
                  [--no-reason-codes] [--site SITE ...]
-                               Register a client. Prints its client_secret, shown only once.
+                               Register a client. Prints its client_secret, shown only once
+                               (private_key_jwt clients get none: give their public keys as a
+                               JWK Set file or an https URL). client_secret_jwt needs CLIENT_SECRET_KEY.
   clients list                 List clients (never their secrets).
 
 Customers:
@@ -162,6 +165,9 @@ const clientsCreate: Command = (args) => {
   const { values } = parse(args, {
     name: { type: 'string' },
     'auth-method': { type: 'string' },
+    'jwks-file': { type: 'string' },
+    'jwks-uri': { type: 'string' },
+    'introspection-signed-response-alg': { type: 'string' },
     'no-reason-codes': { type: 'boolean' },
     site: { type: 'string', multiple: true },
   });
@@ -170,27 +176,59 @@ const clientsCreate: Command = (args) => {
   const authMethod = oneOf<ClientAuthMethod>('--auth-method', values['auth-method'], clientAuthMethods) ?? 'client_secret_basic';
   const sites = values.site?.map((s) => checkId('--site', s)) ?? null;
   if (sites && sites.length > 1000) throw new UsageError('--site: at most 1000 sites');
+  const jwksFile = values['jwks-file'];
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      const secret = randomId(32);
-      const client: ApiClient = {
-        id: randomId(16),
-        name,
-        secretHash: hashClientSecret(secret),
-        authMethod,
-        reasonCodes: values['no-reason-codes'] !== true,
-        siteIds: sites,
-        createdAt: rt.clock.now(),
-      };
+      let registered;
+      try {
+        registered = await buildClient(
+          {
+            name,
+            authMethod,
+            reasonCodes: values['no-reason-codes'] !== true,
+            siteIds: sites,
+            jwks: jwksFile !== undefined ? await readJwksFile(jwksFile) : undefined,
+            jwksUri: values['jwks-uri'],
+            introspectionSignedResponseAlg: values['introspection-signed-response-alg'],
+          },
+          { clock: rt.clock, clientSecretKey: rt.config.clientSecretKey, signingAlg: rt.keys.current.alg },
+        );
+      } catch (error) {
+        if (error instanceof ClientRegistrationError) throw new UsageError(optionName(error.message));
+        throw error;
+      }
+      const { client, secret } = registered;
       await rt.store.clients.insert(client);
-      ctx.audit('client.created', { client_id: client.id });
-      // RFC 7591 §3.2.1: the secret is shown once; `0` means it does not expire.
-      ctx.print({ ...clientView(client), client_secret: secret, client_secret_expires_at: 0 });
+      ctx.audit('client.created', { client_id: client.id, token_endpoint_auth_method: client.authMethod });
+      ctx.print(registrationResponse(client, secret));
       return 0;
     },
   };
 };
+
+/** Registration errors name RFC 7591 fields; the CLI names its options. */
+function optionName(message: string): string {
+  return message
+    .replace(/^jwks:/, '--jwks-file:')
+    .replace(/^jwks_uri:/, '--jwks-uri:')
+    .replace(/^introspection_signed_response_alg:/, '--introspection-signed-response-alg:')
+    .replace(/^token_endpoint_auth_method:/, '--auth-method:');
+}
+
+async function readJwksFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--jwks-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError('--jwks-file: is not valid JSON');
+  }
+}
 
 const clientsList: Command = (args) => {
   parse(args, {});
@@ -414,7 +452,8 @@ function existingKeys(config: Config): KeyRecord[] {
   return records;
 }
 
-const RESTART_NOTE = 'note: running servers load the key file at start-up; restart them to use the new key';
+const RESTART_NOTE =
+  'note: running servers pick up the new key file within KEYS_RELOAD_INTERVAL_SECONDS (default 10 s) or at once on SIGHUP; no restart needed';
 
 const keysList: Command = (args) => {
   parse(args, {});

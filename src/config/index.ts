@@ -19,6 +19,8 @@ export interface Config {
   mongodbDb: string | undefined;
   /** `null`: the admin API is not mounted. */
   adminToken: string | null;
+  /** `null`: `/metrics` is open; otherwise it needs `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
   keysDir: string;
   signingAlg: SigningAlg;
   /** Accepted drift for `nbf`/`iat` of tokens minted on another host. Never applied to `exp`. */
@@ -36,6 +38,24 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Trust `X-Forwarded-*` headers (set when behind a reverse proxy). */
   trustProxy: boolean;
+  /**
+   * 32-byte key sealing `client_secret_jwt` secrets (AES-256-GCM); `null`:
+   * such clients cannot be registered and the method is not advertised.
+   */
+  clientSecretKey: Buffer | null;
+  /** How often the key file is checked for a rotation (seconds); 0: only on SIGHUP. */
+  keysReloadIntervalSeconds: number;
+  /** How long cached grants, customers and clients are reused: the staleness bound for writes made elsewhere; 0 disables caching. */
+  cacheTtlSeconds: number;
+  /** Entries per cache (verified tokens, grants, customers, clients). */
+  cacheMaxEntries: number;
+  /** Worker processes behind the port; `null`: one per core (with MongoDB), 1: no cluster. */
+  workers: number | null;
+  /** Failed client or admin authentications per source address per window; 0: no limit. */
+  rateLimitAuthFailures: number;
+  /** Requests per authenticated client per window; 0: no limit. */
+  rateLimitClientRequests: number;
+  rateLimitWindowSeconds: number;
 }
 
 export const signingAlgs = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -57,6 +77,15 @@ const httpUrl = z
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL')
   .transform((v) => v.replace(/\/+$/, ''));
 
+/** A 256-bit key given as hex or base64 (standard or URL-safe); null when it is not exactly that. */
+function decodeKey32(value: string): Buffer | null {
+  const v = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, 'hex');
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(v)) return null;
+  const key = Buffer.from(v, 'base64');
+  return key.length === 32 ? key : null;
+}
+
 /** Keys are the environment variable names; each is documented in the README table. */
 const schema = z.object({
   PORT: intIn(0, 65535).default(3000),
@@ -69,6 +98,7 @@ const schema = z.object({
     .optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a plain database name').optional(),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (use a random value)').optional(),
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (use a random value)').optional(),
   KEYS_DIR: z.string().min(1).default('keys'),
   SIGNING_ALG: z.enum(signingAlgs).default('ES256'),
   CLOCK_SKEW_SECONDS: intIn(0, 300).default(30),
@@ -81,6 +111,21 @@ const schema = z.object({
   BODY_LIMIT_BYTES: intIn(256, 1_048_576).default(16_384),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: bool.default(false),
+  CLIENT_SECRET_KEY: z
+    .string()
+    .transform((v, ctx) => {
+      const key = decodeKey32(v);
+      if (!key) ctx.addIssue({ code: 'custom', message: 'must be 32 bytes: 64 hex characters or base64 (openssl rand -base64 32)' });
+      return key ?? Buffer.alloc(0);
+    })
+    .optional(),
+  KEYS_RELOAD_INTERVAL_SECONDS: intIn(0, 86_400).default(10),
+  CACHE_TTL_SECONDS: intIn(0, 3600).default(5),
+  CACHE_MAX_ENTRIES: intIn(1, 10_000_000).default(100_000),
+  WORKERS: intIn(1, 256).optional(),
+  RATE_LIMIT_AUTH_FAILURES: intIn(0, 1_000_000).default(20),
+  RATE_LIMIT_CLIENT_REQUESTS: intIn(0, 100_000_000).default(6000),
+  RATE_LIMIT_WINDOW_SECONDS: intIn(1, 86_400).default(60),
 });
 
 export type ConfigInput = Partial<Record<keyof z.input<typeof schema> | 'CONFIG_FILE', string | number | boolean>>;
@@ -137,6 +182,7 @@ export function loadConfig(env: ConfigInput | NodeJS.ProcessEnv = process.env): 
     mongodbUri: c.MONGODB_URI ?? null,
     mongodbDb: c.MONGODB_DB,
     adminToken: c.ADMIN_TOKEN ?? null,
+    metricsToken: c.METRICS_TOKEN ?? null,
     keysDir: c.KEYS_DIR,
     signingAlg: c.SIGNING_ALG,
     clockSkewSeconds: c.CLOCK_SKEW_SECONDS,
@@ -149,5 +195,13 @@ export function loadConfig(env: ConfigInput | NodeJS.ProcessEnv = process.env): 
     bodyLimitBytes: c.BODY_LIMIT_BYTES,
     logLevel: c.LOG_LEVEL,
     trustProxy: c.TRUST_PROXY,
+    clientSecretKey: c.CLIENT_SECRET_KEY ?? null,
+    keysReloadIntervalSeconds: c.KEYS_RELOAD_INTERVAL_SECONDS,
+    cacheTtlSeconds: c.CACHE_TTL_SECONDS,
+    cacheMaxEntries: c.CACHE_MAX_ENTRIES,
+    workers: c.WORKERS ?? null,
+    rateLimitAuthFailures: c.RATE_LIMIT_AUTH_FAILURES,
+    rateLimitClientRequests: c.RATE_LIMIT_CLIENT_REQUESTS,
+    rateLimitWindowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
   };
 }

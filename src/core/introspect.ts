@@ -2,6 +2,7 @@ import type { KeyStore } from '../keys/keystore.js';
 import type { Customer, Grant, Store, TokenFormat } from '../store/types.js';
 import { hashToken, isOpaqueTokenShape } from '../tokens/opaque.js';
 import { isCompactJwsShape, verifyAccessToken } from '../tokens/jwt.js';
+import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { toNumericDate, type Clock } from './clock.js';
 import type { Reason } from './reasons.js';
 
@@ -48,6 +49,8 @@ export interface IntrospectionDeps {
   audience: string;
   clockSkewSeconds: number;
   maxTokenTtlSeconds: number;
+  /** Skips repeated signature checks of the same JWT; absent: every request verifies. */
+  verifiedTokens?: VerifiedTokenCache;
 }
 
 const inactive = (reason: Reason, extra: Omit<Extract<Verdict, { active: false }>, 'active' | 'reason'> = {}): Verdict => ({
@@ -76,7 +79,8 @@ export async function introspect(token: string, caller: Caller, deps: Introspect
 
 async function introspectJwt(token: string, caller: Caller, deps: IntrospectionDeps): Promise<Verdict> {
   const now = deps.clock.now();
-  const check = await verifyAccessToken(token, { ...deps, now });
+  const options = { ...deps, now };
+  const check = deps.verifiedTokens ? await deps.verifiedTokens.verify(token, options) : await verifyAccessToken(token, options);
   if (!check.ok) return inactive(check.reason, { exp: check.claims?.exp, nbf: check.claims?.nbf });
   const c = check.claims;
   const times = { exp: c.exp, ...(c.nbf !== undefined ? { nbf: c.nbf } : {}) };

@@ -1,15 +1,31 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ApiClient, ClientAuthMethod, ClientStore } from '../store/types.js';
+import type { Config } from '../config/index.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../log.js';
+import type { ApiClient, ClientAuthMethod, ClientStore, Store } from '../store/types.js';
+import { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE, ClientAssertionVerifier } from './client-assertion.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 
+export { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE } from './client-assertion.js';
+
 /** What a request presented to authenticate its client. */
-export interface PresentedCredentials {
-  method: ClientAuthMethod;
-  clientId: string;
-  clientSecret: string;
+export type PresentedCredentials =
+  | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; clientSecret: string }
+  /** RFC 7521 §4.2: `client_id` is optional; when sent it must name the assertion's client. */
+  | { method: 'jwt_assertion'; clientId: string | undefined; assertion: string };
+
+/** Every method a client can register. */
+export const clientAuthMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt'];
+
+/** The methods this server can serve now: `client_secret_jwt` needs `CLIENT_SECRET_KEY`. */
+export function supportedAuthMethods(config: Pick<Config, 'clientSecretKey'>): ClientAuthMethod[] {
+  return clientAuthMethods.filter((m) => m !== 'client_secret_jwt' || config.clientSecretKey !== null);
 }
 
-export const clientAuthMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+/** RFC 8414 `*_endpoint_auth_signing_alg_values_supported`. */
+export function supportedAssertionAlgorithms(config: Pick<Config, 'clientSecretKey'>): string[] {
+  return [...ASSERTION_ALGORITHMS.private_key_jwt, ...(config.clientSecretKey !== null ? ASSERTION_ALGORITHMS.client_secret_jwt : [])];
+}
 
 /** SHA-256 (base64url) of a client secret: the stored form. */
 export function hashClientSecret(secret: string): string {
@@ -39,16 +55,21 @@ function parseBasic(header: string): { clientId: string; clientSecret: string } 
 
 /**
  * Finds the credentials in a request: the Authorization header
- * (`client_secret_basic`) or body parameters (`client_secret_post`). Using
- * more than one method at once is refused (RFC 6749 §2.3).
+ * (`client_secret_basic`), body parameters (`client_secret_post`), or a JWT
+ * assertion in the body (`private_key_jwt`, `client_secret_jwt`: RFC 7523
+ * §2.2). Using more than one method at once is refused (RFC 6749 §2.3).
  */
 export function presentedCredentials(
   authorization: string | undefined,
-  body: { client_id?: unknown; client_secret?: unknown },
+  body: { client_id?: unknown; client_secret?: unknown; client_assertion?: unknown; client_assertion_type?: unknown },
 ): PresentedCredentials {
   const inBody = body.client_secret !== undefined;
+  const assertion = body.client_assertion !== undefined || body.client_assertion_type !== undefined;
+  if ([Boolean(authorization), inBody, assertion].filter(Boolean).length > 1) {
+    throw new InvalidRequest('use one client authentication method, not several');
+  }
+  if (assertion) return presentedAssertion(body);
   if (authorization) {
-    if (inBody) throw new InvalidRequest('use one client authentication method, not several');
     if (!/^basic /i.test(authorization)) throw new InvalidClient('unsupported authorization scheme');
     const basic = parseBasic(authorization);
     if (body.client_id !== undefined && body.client_id !== basic.clientId) throw new InvalidClient('client_id does not match the credentials');
@@ -63,18 +84,57 @@ export function presentedCredentials(
   throw new InvalidClient('client authentication is required');
 }
 
+/** RFC 7521 §4.2: both parameters are required; only the JWT bearer type is supported. */
+function presentedAssertion(body: { client_id?: unknown; client_assertion?: unknown; client_assertion_type?: unknown }): PresentedCredentials {
+  const { client_assertion: assertion, client_assertion_type: type, client_id: clientId } = body;
+  if (typeof type !== 'string' || type === '') throw new InvalidRequest('parameter client_assertion_type is required with client_assertion');
+  if (typeof assertion !== 'string' || assertion === '') throw new InvalidRequest('parameter client_assertion is required with client_assertion_type');
+  if (type !== CLIENT_ASSERTION_TYPE) throw new InvalidClient('unsupported client_assertion_type');
+  if (clientId !== undefined && (typeof clientId !== 'string' || clientId === '')) throw new InvalidClient('client_id must be a non-empty string');
+  return { method: 'jwt_assertion', clientId: clientId as string | undefined, assertion };
+}
+
 /**
  * Authenticates a client. Secrets are 256-bit random values, so one SHA-256
  * and a constant-time comparison suffice (a slow password hash would only add
  * latency to every call). The comparison runs even for unknown clients.
  */
 export async function authenticateClient(presented: PresentedCredentials, clients: ClientStore): Promise<ApiClient> {
+  if (presented.method === 'jwt_assertion') throw new InvalidClient('client assertions need a ClientAuthenticator');
   const client = presented.clientId.length <= 256 ? await clients.findById(presented.clientId) : null;
+  // Assertion clients have no hash: the comparison still runs, and fails.
   const expected = Buffer.from(client?.secretHash ?? UNKNOWN_CLIENT_HASH, 'base64url');
   const actual = Buffer.from(hashClientSecret(presented.clientSecret), 'base64url');
-  const secretOk = expected.length === actual.length && timingSafeEqual(expected, actual);
+  const secretOk = expected.length === actual.length && timingSafeEqual(expected, actual) && typeof client?.secretHash === 'string';
   if (!client || !secretOk) throw new InvalidClient();
   // A client uses the method it registered (RFC 7591 §2), nothing weaker or different.
   if (client.authMethod !== presented.method) throw new InvalidClient(`client is registered for ${client.authMethod}`);
   return client;
+}
+
+export interface ClientAuthenticatorDeps {
+  config: Pick<Config, 'issuer' | 'clockSkewSeconds' | 'clientSecretKey'>;
+  store: Pick<Store, 'clients' | 'replays'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Client authentication for one app: shared-secret methods, and JWT
+ * assertions (with the app's cache of clients' remote key sets).
+ */
+export class ClientAuthenticator {
+  readonly #deps: ClientAuthenticatorDeps;
+  readonly #assertions: ClientAssertionVerifier;
+
+  constructor(deps: ClientAuthenticatorDeps) {
+    this.#deps = deps;
+    this.#assertions = new ClientAssertionVerifier(deps);
+  }
+
+  /** `endpointUrl` is the URL being called: an accepted assertion audience besides the issuer. */
+  async authenticate(presented: PresentedCredentials, endpointUrl: string): Promise<ApiClient> {
+    if (presented.method === 'jwt_assertion') return this.#assertions.verify(presented.assertion, presented.clientId, endpointUrl);
+    return authenticateClient(presented, this.#deps.store.clients);
+  }
 }

@@ -102,8 +102,57 @@ export function requestLog(logger: Logger): AppMiddleware {
   };
 }
 
+/** A 4xx the error renderer shows as `invalid_request` with this message (as raw-body's errors). */
+class BodyError extends Error {
+  readonly expose = true;
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+/**
+ * Reads the body as UTF-8. The usual request (a short body with a
+ * Content-Length within the limit) is read directly: collecting a few chunks
+ * costs less than raw-body's generic machinery, which still handles the rest
+ * (chunked bodies, declared lengths over the limit).
+ */
 async function readBody(ctx: AppContext, limit: number): Promise<string> {
-  return getRawBody(ctx.req, { limit, encoding: 'utf8', length: ctx.get('Content-Length') || undefined });
+  const declared = ctx.get('Content-Length');
+  const length = declared && /^\d{1,9}$/.test(declared) ? Number(declared) : -1;
+  if (length < 0 || length > limit) {
+    return getRawBody(ctx.req, { limit, encoding: 'utf8', length: declared || undefined });
+  }
+  const req = ctx.req;
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const fail = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > length) fail(new BodyError('request size did not match content length', 400));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      if (received !== length) reject(new BodyError('request size did not match content length', 400));
+      else resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8'));
+    };
+    const onError = (error: Error) => fail(new BodyError(`request body could not be read (${error.name})`, 400));
+    const onClose = () => fail(new BodyError('request aborted', 400));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 /** Secrets and tokens belong in the body; in a URL they end up in access logs. */

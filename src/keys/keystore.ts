@@ -193,3 +193,43 @@ export async function loadOrCreateKeyRecords(dir: string, alg: SigningAlg, now: 
   writeKeyFile(dir, [record]);
   return { records: [record], generated: true };
 }
+
+/**
+ * Holds the server's current `KeyStore` and lets a reload replace it while
+ * requests run. Each `KeyStore` stays immutable; `swap` replaces the whole
+ * object at once, so a request sees either the old keys or the new ones,
+ * never a mix.
+ *
+ * `view` is what the app is given as its `keys`: a stand-in that forwards
+ * every read to whichever `KeyStore` is current at that moment. It keeps
+ * working when the dependencies object is copied (spread, destructured or
+ * captured at start-up), which a getter on that object would not.
+ */
+export class KeyStoreHolder {
+  #current: KeyStore;
+  readonly view: KeyStore;
+
+  constructor(initial: KeyStore) {
+    this.#current = initial;
+    this.view = new Proxy(initial, {
+      get: (_target, property) => {
+        const current = this.#current;
+        const value: unknown = Reflect.get(current, property, current);
+        // Methods run on the current store itself, where its private fields live.
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
+      },
+      // So that copying the view (`{ ...keys }`) also copies the current store's fields.
+      has: (_target, property) => Reflect.has(this.#current, property),
+      ownKeys: () => Reflect.ownKeys(this.#current),
+      getOwnPropertyDescriptor: (_target, property) => Reflect.getOwnPropertyDescriptor(this.#current, property),
+    });
+  }
+
+  get current(): KeyStore {
+    return this.#current;
+  }
+
+  swap(next: KeyStore): void {
+    this.#current = next;
+  }
+}

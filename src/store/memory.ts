@@ -7,6 +7,7 @@ import {
   type CustomerStore,
   type Grant,
   type GrantStore,
+  type ReplayStore,
   type Store,
 } from './types.js';
 
@@ -110,6 +111,33 @@ class MemoryClientStore implements ClientStore {
   }
 }
 
+class MemoryReplayStore implements ReplayStore {
+  /** Key: client id and jti, JSON-encoded so no separator can be forged. Value: expiry (ms). */
+  private readonly expiries = new Map<string, number>();
+
+  async use(clientId: string, jti: string, expiresAt: Date, now: Date): Promise<boolean> {
+    const key = JSON.stringify([clientId, jti]);
+    const existing = this.expiries.get(key);
+    if (existing !== undefined && existing > now.getTime()) return false;
+    // No sweeper here: expired ids are dropped whenever the map grows large.
+    if (this.expiries.size >= 10_000) await this.deleteExpired(now);
+    this.expiries.set(key, expiresAt.getTime());
+    return true;
+  }
+
+  async deleteExpired(before: Date): Promise<number> {
+    const cutoff = before.getTime();
+    let count = 0;
+    for (const [key, expiry] of this.expiries) {
+      if (expiry < cutoff) {
+        this.expiries.delete(key);
+        count += 1;
+      }
+    }
+    return count;
+  }
+}
+
 /**
  * The embedded store used when no MongoDB URI is configured. State lives in
  * this process only; every object is cloned on the way in and out so callers
@@ -120,6 +148,7 @@ export class MemoryStore implements Store {
   readonly grants: GrantStore = new MemoryGrantStore();
   readonly customers: CustomerStore = new MemoryCustomerStore();
   readonly clients: ClientStore = new MemoryClientStore();
+  readonly replays: ReplayStore = new MemoryReplayStore();
   private readonly logger: Logger | undefined;
 
   constructor(options: { logger?: Logger } = {}) {

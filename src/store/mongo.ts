@@ -26,6 +26,7 @@ import {
   type CustomerStore,
   type Grant,
   type GrantStore,
+  type ReplayStore,
   type Store,
   type TokenFormat,
 } from './types.js';
@@ -58,14 +59,29 @@ export interface CustomerDocument {
 export interface ClientDocument {
   _id: string;
   name: string;
-  secret_hash: string;
+  /** null for clients that authenticate by JWT assertion. */
+  secret_hash: string | null;
   token_endpoint_auth_method: ClientAuthMethod;
+  /** client_secret_jwt: the secret sealed under CLIENT_SECRET_KEY. */
+  secret_encrypted?: string | null;
+  /** private_key_jwt: RFC 7591 `jwks` or `jwks_uri`. */
+  jwks?: { keys: Record<string, unknown>[] } | null;
+  jwks_uri?: string | null;
+  introspection_signed_response_alg?: string | null;
   reason_codes: boolean;
   site_ids: string[] | null;
   created_at: Date;
 }
 
-/** How expired grants are removed once their retention has passed. */
+/** A used JWT assertion id (RFC 7523 §3): `_id` is JSON `[client_id, jti]`. */
+export interface ReplayDocument {
+  _id: string;
+  client_id: string;
+  jti: string;
+  expires_at: Date;
+}
+
+/** How expired grants (and used assertion ids) are removed once their retention has passed. */
 export type ExpiryMode = 'ttl-index' | 'sweeper';
 
 /**
@@ -96,6 +112,8 @@ const INDEX_TOKEN_HASH_UNIQUE = 'grants_token_hash_unique';
 const INDEX_TOKEN_HASH_PLAIN = 'grants_token_hash';
 const INDEX_CUSTOMER_ID = 'grants_customer_id';
 const INDEX_EXPIRES_AT_TTL = 'grants_expires_at_ttl';
+const INDEX_REPLAYS_EXPIRES_AT_TTL = 'used_jtis_expires_at_ttl';
+const REPLAYS_COLLECTION = 'used_jtis';
 
 /** Index builds on an existing collection can legitimately take longer than a request. */
 const INIT_DEADLINE_MS = 30_000;
@@ -142,8 +160,21 @@ const UNAVAILABLE_LABELS = [
   MongoErrorLabel.SystemOverloadedError,
 ];
 
-/** Driver-internal error classes that are not exported but mean the pool could not serve us. */
-const UNAVAILABLE_NAMES = new Set(['WaitQueueTimeoutError', 'PoolClosedError', 'PoolClearedError']);
+/**
+ * Driver-internal error classes that are not exported but mean the pool could
+ * not serve us. Their `name` carries a `Mongo` prefix (driver 6+), e.g. a
+ * checkout that waited `waitQueueTimeoutMS` behind connections stuck on a
+ * server that stopped answering.
+ */
+const UNAVAILABLE_NAMES = new Set([
+  'MongoWaitQueueTimeoutError',
+  'MongoPoolClosedError',
+  'MongoPoolClearedError',
+  'PoolClearedOnNetworkError',
+  'WaitQueueTimeoutError',
+  'PoolClosedError',
+  'PoolClearedError',
+]);
 
 function isDuplicateKey(err: unknown): err is MongoServerError {
   return err instanceof MongoServerError && (err.code === 11000 || err.code === 11001);
@@ -192,6 +223,8 @@ const CUSTOMER_STATUSES = { active: true, disabled: true } satisfies Record<Cust
 const AUTH_METHODS = {
   client_secret_basic: true,
   client_secret_post: true,
+  private_key_jwt: true,
+  client_secret_jwt: true,
 } satisfies Record<ClientAuthMethod, true>;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -292,6 +325,11 @@ export function clientToDocument(client: ApiClient): ClientDocument {
     name: client.name,
     secret_hash: client.secretHash,
     token_endpoint_auth_method: client.authMethod,
+    // Members of the assertion methods and RFC 9701 are written only when set.
+    ...(client.secretEncrypted ? { secret_encrypted: client.secretEncrypted } : {}),
+    ...(client.jwks ? { jwks: structuredClone(client.jwks) } : {}),
+    ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
+    ...(client.introspectionSignedResponseAlg ? { introspection_signed_response_alg: client.introspectionSignedResponseAlg } : {}),
     reason_codes: client.reasonCodes,
     site_ids: client.siteIds === null ? null : [...client.siteIds],
     created_at: client.createdAt,
@@ -301,7 +339,11 @@ export function clientToDocument(client: ApiClient): ClientDocument {
 export function clientFromDocument(doc: unknown): ApiClient | null {
   if (!isRecord(doc)) return null;
   const id = asString(doc._id);
-  const secretHash = asString(doc.secret_hash);
+  const secretHash = nullable(doc.secret_hash, asString);
+  const secretEncrypted = nullable(doc.secret_encrypted, asString);
+  const jwks = nullable(doc.jwks, (v) => (isRecord(v) && Array.isArray(v.keys) && v.keys.every(isRecord) ? { keys: v.keys as Record<string, unknown>[] } : undefined));
+  const jwksUri = nullable(doc.jwks_uri, asString);
+  const signedResponseAlg = nullable(doc.introspection_signed_response_alg, asString);
   // RFC 7591 §2: an absent method means client_secret_basic. An unknown one is
   // malformed rather than silently downgraded.
   const authMethod =
@@ -310,7 +352,16 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
       : (key(doc.token_endpoint_auth_method, AUTH_METHODS) as ClientAuthMethod | undefined);
   // A broken site list must not widen into "all sites".
   const siteIds = nullable(doc.site_ids, stringArray);
-  if (id === undefined || secretHash === undefined || authMethod === undefined || siteIds === undefined) {
+  if (
+    id === undefined ||
+    secretHash === undefined ||
+    authMethod === undefined ||
+    siteIds === undefined ||
+    secretEncrypted === undefined ||
+    jwks === undefined ||
+    jwksUri === undefined ||
+    signedResponseAlg === undefined
+  ) {
     return null;
   }
   return {
@@ -318,6 +369,11 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
     name: asString(doc.name) ?? '',
     secretHash,
     authMethod,
+    // Optional members are left out when unset, as a client registered without them reads back.
+    ...(secretEncrypted !== null ? { secretEncrypted } : {}),
+    ...(jwks !== null ? { jwks } : {}),
+    ...(jwksUri !== null ? { jwksUri } : {}),
+    ...(signedResponseAlg !== null ? { introspectionSignedResponseAlg: signedResponseAlg } : {}),
     reasonCodes: typeof doc.reason_codes === 'boolean' ? doc.reason_codes : true,
     siteIds,
     createdAt: validDate(doc.created_at) ?? new Date(0),
@@ -478,6 +534,43 @@ class MongoClientStore implements ClientStore {
   }
 }
 
+class MongoReplayStore implements ReplayStore {
+  constructor(
+    private readonly collection: Collection<ReplayDocument>,
+    private readonly runner: Runner,
+  ) {}
+
+  async use(clientId: string, jti: string, expiresAt: Date, now: Date): Promise<boolean> {
+    const _id = JSON.stringify([clientId, jti]);
+    try {
+      await this.runner.run('replays.use', () =>
+        this.collection.insertOne({ _id, client_id: clientId, jti, expires_at: expiresAt }, { maxTimeMS: this.runner.maxTimeMS }),
+      );
+      return true;
+    } catch (err) {
+      if (!(err instanceof DuplicateKeyError)) throw err;
+    }
+    // The id is known. It is a replay unless that record has expired and merely
+    // awaits deletion (TTL monitor or sweeper); then this use takes it over.
+    const result = await this.runner.run('replays.use', () =>
+      this.collection.updateOne(
+        { _id, expires_at: { $lte: now } },
+        { $set: { expires_at: expiresAt } },
+        { maxTimeMS: this.runner.maxTimeMS },
+      ),
+    );
+    return result.modifiedCount === 1;
+  }
+
+  async deleteExpired(before: Date): Promise<number> {
+    if (validDate(before) === undefined) return 0;
+    const result = await this.runner.run('replays.deleteExpired', () =>
+      this.collection.deleteMany({ expires_at: { $lt: before } }, { maxTimeMS: this.runner.maxTimeMS }),
+    );
+    return result.deletedCount;
+  }
+}
+
 /**
  * The production store. Every operation is bounded: the driver's own timeouts
  * cover server selection and connecting, `maxTimeMS` covers server-side work,
@@ -490,6 +583,7 @@ export class MongoStore implements Store {
   readonly grants: GrantStore;
   readonly customers: CustomerStore;
   readonly clients: ClientStore;
+  readonly replays: ReplayStore;
 
   private readonly client: MongoClient;
   private readonly db: Db;
@@ -528,6 +622,7 @@ export class MongoStore implements Store {
     this.grants = new MongoGrantStore(this.db.collection<GrantDocument>('grants'), runner, () => this.uniqueness);
     this.customers = new MongoCustomerStore(this.db.collection<CustomerDocument>('customers'), runner);
     this.clients = new MongoClientStore(this.db.collection<ClientDocument>('clients'), runner);
+    this.replays = new MongoReplayStore(this.db.collection<ReplayDocument>(REPLAYS_COLLECTION), runner);
   }
 
   /** How expired grants are removed; null until `init()` has run. */
@@ -609,9 +704,11 @@ export class MongoStore implements Store {
       return;
     }
     try {
-      await this.ensureTtlIndex(grants);
+      await this.ensureTtlIndex(grants, INDEX_EXPIRES_AT_TTL, this.retentionSeconds);
+      // Used assertion ids need keeping only until the assertion expires (RFC 7523 §3 item 7).
+      await this.ensureTtlIndex(this.db.collection<ReplayDocument>(REPLAYS_COLLECTION), INDEX_REPLAYS_EXPIRES_AT_TTL, 0);
       this.mode = 'ttl-index';
-      this.logger.info(fields, 'expired grants are deleted by a TTL index on grants.expires_at');
+      this.logger.info(fields, 'expired grants and used assertion ids are deleted by TTL indexes on expires_at');
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       this.startSweeper();
@@ -622,11 +719,13 @@ export class MongoStore implements Store {
     }
   }
 
-  private async ensureTtlIndex(grants: Collection<GrantDocument>): Promise<void> {
+  /** A TTL index on `expires_at` of one collection (grants, used assertion ids). */
+  private async ensureTtlIndex(collection: Collection<GrantDocument> | Collection<ReplayDocument>, name: string, expireAfterSeconds: number): Promise<void> {
+    const collectionName = collection.collectionName;
     try {
       await this.run(
-        'createIndex grants.expires_at',
-        () => grants.createIndex({ expires_at: 1 }, { name: INDEX_EXPIRES_AT_TTL, expireAfterSeconds: this.retentionSeconds }),
+        `createIndex ${collectionName}.expires_at`,
+        () => collection.createIndex({ expires_at: 1 }, { name, expireAfterSeconds }),
         INIT_DEADLINE_MS,
       );
     } catch (err) {
@@ -635,11 +734,11 @@ export class MongoStore implements Store {
       const cause = err instanceof StoreUnavailableError ? null : err;
       if (cause instanceof MongoServerError && (cause.code === 85 || cause.code === 86)) {
         await this.run(
-          'collMod grants.expires_at',
+          `collMod ${collectionName}.expires_at`,
           () =>
             this.db.command({
-              collMod: 'grants',
-              index: { keyPattern: { expires_at: 1 }, expireAfterSeconds: this.retentionSeconds },
+              collMod: collectionName,
+              index: { keyPattern: { expires_at: 1 }, expireAfterSeconds },
             }),
           INIT_DEADLINE_MS,
         );
@@ -657,13 +756,14 @@ export class MongoStore implements Store {
     this.sweepOnce();
   }
 
+  /** One pass of the sweeper: grants past their retention, and used assertion ids past their expiry. */
   private sweepOnce(): void {
     if (this.sweeping) return;
-    const before = new Date(Date.now() - this.retentionSeconds * 1000);
-    this.sweeping = this.grants
-      .deleteExpired(before)
-      .then((deleted) => {
-        if (deleted > 0) this.logger.debug({ store: this.kind, deleted }, 'swept expired grants');
+    const now = Date.now();
+    const before = new Date(now - this.retentionSeconds * 1000);
+    this.sweeping = Promise.all([this.grants.deleteExpired(before), this.replays.deleteExpired(new Date(now))])
+      .then(([deleted, deletedJtis]) => {
+        if (deleted > 0 || deletedJtis > 0) this.logger.debug({ store: this.kind, deleted, deleted_jtis: deletedJtis }, 'swept expired grants');
       })
       .catch((err: unknown) => {
         this.logger.warn({ store: this.kind, error: describe(err) }, 'sweeping expired grants failed');

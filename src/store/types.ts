@@ -40,16 +40,38 @@ export interface Customer {
   updatedAt: Date;
 }
 
-/** Client authentication methods (RFC 7591 §2 `token_endpoint_auth_method`). */
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+/**
+ * Client authentication methods (RFC 7591 §2 `token_endpoint_auth_method`).
+ * The last two authenticate with a signed JWT (RFC 7523 §2.2, OpenID Connect Core §9).
+ */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'client_secret_jwt';
+
+/** A JWK Set (RFC 7517 §5) of a client's public keys, as registered (RFC 7591 `jwks`). */
+export interface ClientJwks {
+  keys: Record<string, unknown>[];
+}
 
 /** A registered API client: the caller of /introspect, /revoke and /validate. */
 export interface ApiClient {
   id: string;
   name: string;
-  /** SHA-256 of the secret (base64url). Secrets are high-entropy, so no slow hash. */
-  secretHash: string;
+  /**
+   * SHA-256 of the secret (base64url). Secrets are high-entropy, so no slow hash.
+   * `null` for clients that authenticate by JWT assertion (no hashed secret to compare).
+   */
+  secretHash: string | null;
   authMethod: ClientAuthMethod;
+  /**
+   * `client_secret_jwt` only: the secret encrypted under `CLIENT_SECRET_KEY`
+   * (AES-256-GCM), since an HMAC key cannot be checked against a hash.
+   */
+  secretEncrypted?: string | null;
+  /** `private_key_jwt` only: the client's public keys, inline (RFC 7591 `jwks`)... */
+  jwks?: ClientJwks | null;
+  /** ...or where to fetch them (RFC 7591 `jwks_uri`). */
+  jwksUri?: string | null;
+  /** RFC 9701 §6: signed introspection answers for this client, with this algorithm. */
+  introspectionSignedResponseAlg?: string | null;
   /** Whether inactive verdicts carry a reason code for this client. */
   reasonCodes: boolean;
   /** Sites whose tokens this client may see; `null` means all sites. */
@@ -80,12 +102,28 @@ export interface ClientStore {
   list(): Promise<ApiClient[]>;
 }
 
+/**
+ * Used JWT assertion ids (RFC 7523 §3 item 7): a `jti` is accepted once per
+ * client until the assertion expires.
+ */
+export interface ReplayStore {
+  /**
+   * Records `jti` for `clientId` until `expiresAt`. Returns false when the same
+   * pair is already recorded and has not expired (a replay). Atomic: of two
+   * concurrent calls with the same pair, exactly one returns true.
+   */
+  use(clientId: string, jti: string, expiresAt: Date, now: Date): Promise<boolean>;
+  /** Removes records that expired before `before`. Returns how many were removed. */
+  deleteExpired(before: Date): Promise<number>;
+}
+
 export interface Store {
   /** A short name for logs and readiness output: `memory` or `mongodb`. */
   readonly kind: string;
   readonly grants: GrantStore;
   readonly customers: CustomerStore;
   readonly clients: ClientStore;
+  readonly replays: ReplayStore;
   /** Connects and prepares indexes. Safe to call once at start-up. */
   init(): Promise<void>;
   /** Throws `StoreUnavailableError` unless the store answers now. */

@@ -23,7 +23,7 @@ export interface AccessTokenClaims {
 }
 
 export type JwtCheck =
-  | { ok: true; claims: AccessTokenClaims; alg: string }
+  | { ok: true; claims: AccessTokenClaims; alg: string; kid?: string }
   /** `claims` is present when the signature verified but a claim check failed. */
   | { ok: false; reason: Reason; claims?: Partial<AccessTokenClaims> };
 
@@ -85,6 +85,7 @@ export interface JwtVerifyOptions {
 export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Promise<JwtCheck> {
   let payload: JWTPayload;
   let alg: string;
+  let kid: string | undefined;
   try {
     const result = await jwtVerify(token, (header) => o.keys.keyFor(header), {
       algorithms: o.keys.algorithms,
@@ -97,6 +98,7 @@ export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Pro
     });
     payload = result.payload;
     alg = result.protectedHeader.alg;
+    kid = result.protectedHeader.kid;
     const typ = result.protectedHeader.typ?.toLowerCase();
     if (alg !== 'HS256' && typ !== 'at+jwt' && typ !== 'application/at+jwt') {
       return { ok: false, reason: 'invalid_claims', claims: knownClaims(payload) };
@@ -115,6 +117,7 @@ export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Pro
   return {
     ok: true,
     alg,
+    ...(kid !== undefined ? { kid } : {}),
     claims: {
       iss: payload.iss as string,
       sub,

@@ -438,7 +438,7 @@ test('keys generate creates an owner-only key file and refuses a second time; no
   t.is(records[0]!.alg, 'ES256');
   const keys = r.json().keys as Record<string, unknown>[];
   t.is(keys[0]!.kid, records[0]!.kid);
-  t.regex(r.err, /restart/);
+  t.regex(r.err, /SIGHUP/);
 
   const before = readFileSync(path, 'utf8');
   const again = await ctx.run('keys', 'generate');
@@ -503,4 +503,54 @@ test('keys list shows public facts only and whether each key still verifies; key
   t.is((pruned.json().pruned as string[]).length, 1);
   t.is(readKeyFile(ctx.config.keysDir)!.length, 1);
   t.is(ctx.state.opened, 0);
+});
+
+test('clients create --auth-method private_key_jwt registers public keys (file or https URL) and prints no secret', async (t) => {
+  const ctx = await setup();
+  const { generateKeyPair, exportJWK } = await import('jose');
+  const { publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwksPath = join(ctx.dir, 'client-jwks.json');
+  writeFileSync(jwksPath, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+  const r = await ctx.run('clients', 'create', '--name', 'Gateway', '--auth-method', 'private_key_jwt', '--jwks-file', jwksPath, '--introspection-signed-response-alg', 'ES256');
+  t.is(r.code, 0, r.err);
+  const body = r.json();
+  t.is(body.token_endpoint_auth_method, 'private_key_jwt');
+  t.false('client_secret' in body);
+  t.is(body.introspection_signed_response_alg, 'ES256');
+  t.is(((body.jwks as { keys: { kid: string }[] }).keys[0]!).kid, 'k1');
+  const stored = await ctx.store.clients.findById(String(body.client_id));
+  t.is(stored?.secretHash, null);
+
+  const byUri = await ctx.run('clients', 'create', '--name', 'Gateway 2', '--auth-method', 'private_key_jwt', '--jwks-uri', 'https://rp.example/jwks.json');
+  t.is(byUri.code, 0, byUri.err);
+  t.is(byUri.json().jwks_uri, 'https://rp.example/jwks.json');
+});
+
+test('clients create refuses bad assertion metadata with exit 2 and the option named', async (t) => {
+  const ctx = await setup();
+  const cases: [string[], RegExp][] = [
+    [['--auth-method', 'private_key_jwt'], /^error: --jwks-file: private_key_jwt needs exactly one of jwks or jwks_uri/],
+    [['--auth-method', 'private_key_jwt', '--jwks-uri', 'http://rp.example/jwks'], /^error: --jwks-uri: must be an https URL/],
+    [['--auth-method', 'private_key_jwt', '--jwks-file', join(ctx.dir, 'missing.json')], /^error: --jwks-file: cannot read/],
+    [['--auth-method', 'client_secret_jwt'], /^error: --auth-method: client_secret_jwt is not available: the server has no CLIENT_SECRET_KEY/],
+    [['--introspection-signed-response-alg', 'HS256'], /^error: --introspection-signed-response-alg: must be ES256/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await ctx.run('clients', 'create', '--name', 'x', ...args);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.err, message);
+  }
+  t.deepEqual(await ctx.store.clients.list(), []);
+});
+
+test('clients create --auth-method client_secret_jwt with CLIENT_SECRET_KEY prints the secret once and stores it sealed', async (t) => {
+  const ctx = await setup({ CLIENT_SECRET_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=' });
+  const r = await ctx.run('clients', 'create', '--name', 'Energy Intel', '--auth-method', 'client_secret_jwt');
+  t.is(r.code, 0, r.err);
+  const body = r.json();
+  const stored = await ctx.store.clients.findById(String(body.client_id));
+  t.is(stored?.authMethod, 'client_secret_jwt');
+  t.is(stored?.secretHash, null);
+  t.truthy(stored?.secretEncrypted);
+  t.false(stored!.secretEncrypted!.includes(String(body.client_secret)));
 });

@@ -12,10 +12,26 @@ apiTest('discovery metadata follows RFC 8414', async (t, s) => {
   t.is(res.body.introspection_endpoint, `${ISSUER}/introspect`);
   t.is(res.body.revocation_endpoint, `${ISSUER}/revoke`);
   t.is(res.body.jwks_uri, `${ISSUER}/jwks.json`);
-  t.deepEqual(res.body.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
-  t.deepEqual(res.body.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+  // Without CLIENT_SECRET_KEY there is no client_secret_jwt (nor HS256).
+  t.deepEqual(res.body.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+  t.deepEqual(res.body.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+  t.deepEqual(res.body.introspection_endpoint_auth_signing_alg_values_supported, ['ES256', 'EdDSA', 'RS256', 'PS256']);
+  t.deepEqual(res.body.revocation_endpoint_auth_signing_alg_values_supported, ['ES256', 'EdDSA', 'RS256', 'PS256']);
+  t.deepEqual(res.body.introspection_signing_alg_values_supported, ['ES256']);
   t.deepEqual(res.body.response_types_supported, []);
 });
+
+apiTest(
+  'discovery metadata advertises client_secret_jwt and HS256 when CLIENT_SECRET_KEY is set',
+  async (t, s) => {
+    const res = await s.request.get('/.well-known/oauth-authorization-server');
+    const all = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt'];
+    t.deepEqual(res.body.introspection_endpoint_auth_methods_supported, all);
+    t.deepEqual(res.body.revocation_endpoint_auth_methods_supported, all);
+    t.deepEqual(res.body.introspection_endpoint_auth_signing_alg_values_supported, ['ES256', 'EdDSA', 'RS256', 'PS256', 'HS256']);
+  },
+  { env: { CLIENT_SECRET_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' } },
+);
 
 apiTest('jwks.json has public keys only, and they verify issued tokens', async (t, s) => {
   const { token } = await standardSetup(s);

@@ -296,6 +296,65 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual((await store.clients.findById(some.id))?.siteIds, ['site_a', 'site_b']);
   });
 
+  test(title('client: assertion methods, sealed secret, jwks, jwks_uri and signed-answer alg round-trip'), async (t) => {
+    const store = await open(t);
+    const pk = makeClient({
+      secretHash: null,
+      authMethod: 'private_key_jwt',
+      jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'k1' }] },
+      introspectionSignedResponseAlg: 'ES256',
+    });
+    const byUri = makeClient({ secretHash: null, authMethod: 'private_key_jwt', jwksUri: 'https://rp.example.test/jwks.json' });
+    const hs = makeClient({ secretHash: null, authMethod: 'client_secret_jwt', secretEncrypted: 'v1.aaaa.bbbb.cccc' });
+    for (const client of [pk, byUri, hs]) await store.clients.insert(client);
+    t.deepEqual(await store.clients.findById(pk.id), pk);
+    t.deepEqual(await store.clients.findById(byUri.id), byUri);
+    t.deepEqual(await store.clients.findById(hs.id), hs);
+  });
+
+  test(title('replays: a jti is accepted once per client until it expires'), async (t) => {
+    const store = await open(t);
+    const base = at(0).getTime();
+    const time = (offsetMs: number) => new Date(base + offsetMs);
+    const now = time(0);
+    const exp = time(60_000);
+    t.true(await store.replays.use('cli_a', 'jti_1', exp, now));
+    t.false(await store.replays.use('cli_a', 'jti_1', exp, now), 'the same jti again is a replay');
+    t.false(await store.replays.use('cli_a', 'jti_1', time(120_000), time(59_000)), 'still a replay just before it expires');
+    t.true(await store.replays.use('cli_b', 'jti_1', exp, now), 'ids are per client');
+    t.true(await store.replays.use('cli_a', 'jti_2', exp, now));
+    // Once expired (even if not yet deleted) the id may be used again, and is then taken again.
+    t.true(await store.replays.use('cli_a', 'jti_1', time(180_000), time(60_000)));
+    t.false(await store.replays.use('cli_a', 'jti_1', time(180_000), time(61_000)));
+  });
+
+  test(title('replays: ids cannot be forged by moving a separator between client id and jti'), async (t) => {
+    const store = await open(t);
+    const base = at(0).getTime();
+    const time = (offsetMs: number) => new Date(base + offsetMs);
+    t.true(await store.replays.use('a:b', 'c', time(60_000), time(0)));
+    t.true(await store.replays.use('a', 'b:c', time(60_000), time(0)));
+    t.true(await store.replays.use('a","b', 'c', time(60_000), time(0)));
+  });
+
+  test(title('replays: of concurrent uses of one jti exactly one succeeds'), async (t) => {
+    const store = await open(t);
+    const base = at(0).getTime();
+    const time = (offsetMs: number) => new Date(base + offsetMs);
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.replays.use('cli_a', 'jti_race', time(60_000), time(0))));
+    t.is(results.filter(Boolean).length, 1);
+  });
+
+  test(title('replays: deleteExpired removes only expired ids'), async (t) => {
+    const store = await open(t);
+    const base = at(0).getTime();
+    const time = (offsetMs: number) => new Date(base + offsetMs);
+    await store.replays.use('cli_a', 'old', time(1000), time(0));
+    await store.replays.use('cli_a', 'new', time(60_000), time(0));
+    t.is(await store.replays.deleteExpired(time(2000)), 1);
+    t.false(await store.replays.use('cli_a', 'new', time(60_000), time(3000)), 'the unexpired id is still recorded');
+  });
+
   test(title('ping resolves'), async (t) => {
     const store = await open(t);
     await t.notThrowsAsync(store.ping());

@@ -122,6 +122,24 @@ function registerMongoSuite(uri: string): void {
     t.deepEqual(await store.grants.findById(withinRetention.id), withinRetention);
   });
 
+  test('[mongodb] used assertion ids are removed once expired: TTL index on used_jtis, or the same sweeper as grants', async (t) => {
+    const { store, dbName, cleanup } = await makeMongoTestStore({ sweepIntervalMs: 100 });
+    t.teardown(cleanup);
+    const used = () => withRawClient((client) => client.db(dbName).collection('used_jtis').find({}).toArray());
+    if (store.expiryMode === 'ttl-index') {
+      const indexes = await withRawClient((client) => client.db(dbName).collection('used_jtis').indexes());
+      t.is(indexes.find((index) => index.key.expires_at === 1)?.expireAfterSeconds, 0);
+      return;
+    }
+    t.is(store.expiryMode, 'sweeper');
+    const now = new Date();
+    t.true(await store.replays.use('cli_a', 'expired', new Date(now.getTime() - 1000), new Date(now.getTime() - 2000)));
+    t.true(await store.replays.use('cli_a', 'live', new Date(now.getTime() + 60_000), now));
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && (await used()).length > 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    t.deepEqual((await used()).map((d) => d.jti), ['live'], 'the sweeper should have deleted the expired id only');
+  });
+
   test('[mongodb] init is idempotent on an existing database', async (t) => {
     const { store, dbName, cleanup } = await makeMongoTestStore();
     t.teardown(cleanup);

@@ -3,9 +3,9 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { introspect } from '../../core/introspect.js';
 import { issueToken } from '../../tokens/issue.js';
-import { randomId } from '../../tokens/opaque.js';
-import type { ApiClient, Customer } from '../../store/types.js';
-import { clientAuthMethods, hashClientSecret } from '../client-auth.js';
+import type { ApiClient, ClientAuthMethod, Customer } from '../../store/types.js';
+import { clientAuthMethods } from '../client-auth.js';
+import { buildClient, ClientRegistrationError, clientMetadata, registrationResponse } from '../client-registration.js';
 import { introspectionDeps, type AppDeps } from '../deps.js';
 import { InvalidAdminToken, InvalidRequest, NotFound } from '../errors.js';
 import { jsonBody, type AppMiddleware, type AppState } from '../middleware.js';
@@ -21,6 +21,10 @@ const newClientBody = z
     token_endpoint_auth_method: z.enum(clientAuthMethods as [string, ...string[]]).optional(),
     reason_codes: z.boolean().optional(),
     site_ids: z.array(id).max(1000).nullable().optional(),
+    // RFC 7591 §2 / RFC 9701 §6 metadata; checked in depth by buildClient.
+    jwks: z.unknown().optional(),
+    jwks_uri: z.unknown().optional(),
+    introspection_signed_response_alg: z.unknown().optional(),
   })
   .refine((b) => b.name !== undefined || b.client_name !== undefined, 'name (or client_name) is required');
 
@@ -66,15 +70,9 @@ function adminAuthentication(deps: AppDeps, adminToken: string): AppMiddleware {
   };
 }
 
+/** A client as listed: RFC 7591 metadata, never a secret, hash or sealed secret. */
 export function clientView(client: ApiClient): Record<string, unknown> {
-  return {
-    client_id: client.id,
-    client_name: client.name,
-    token_endpoint_auth_method: client.authMethod,
-    reason_codes: client.reasonCodes,
-    site_ids: client.siteIds,
-    client_id_issued_at: Math.floor(client.createdAt.getTime() / 1000),
-  };
+  return clientMetadata(client);
 }
 
 export function customerView(c: Customer): Record<string, unknown> {
@@ -91,21 +89,31 @@ export function adminRoutes(deps: AppDeps, adminToken: string): Router<AppState>
 
   router.post('/clients', body, async (ctx) => {
     const b = parse(newClientBody, ctx.state.json);
-    const secret = randomId(32);
-    const client: ApiClient = {
-      id: randomId(16),
-      name: (b.name ?? b.client_name)!,
-      secretHash: hashClientSecret(secret),
-      authMethod: (b.token_endpoint_auth_method as ApiClient['authMethod'] | undefined) ?? 'client_secret_basic',
-      reasonCodes: b.reason_codes ?? true,
-      siteIds: b.site_ids ?? null,
-      createdAt: clock.now(),
-    };
+    let registered;
+    try {
+      registered = await buildClient(
+        {
+          name: (b.name ?? b.client_name)!,
+          authMethod: b.token_endpoint_auth_method as ClientAuthMethod | undefined,
+          reasonCodes: b.reason_codes,
+          siteIds: b.site_ids,
+          jwks: b.jwks,
+          jwksUri: b.jwks_uri,
+          introspectionSignedResponseAlg: b.introspection_signed_response_alg,
+        },
+        { clock, clientSecretKey: config.clientSecretKey, signingAlg: deps.keys.current.alg },
+      );
+    } catch (error) {
+      // RFC 7591 §3.2.2 has its own codes; this API keeps RFC 6749 invalid_request like its other calls.
+      if (error instanceof ClientRegistrationError) throw new InvalidRequest(error.message);
+      throw error;
+    }
+    const { client, secret } = registered;
     await store.clients.insert(client);
-    audit('client.created', { client_id: client.id });
+    audit('client.created', { client_id: client.id, token_endpoint_auth_method: client.authMethod });
     ctx.status = 201;
-    // RFC 7591 §3.2.1: the secret is shown once; `0` means it does not expire.
-    ctx.body = { ...clientView(client), client_secret: secret, client_secret_expires_at: 0 };
+    // RFC 7591 §3.2.1: a secret is shown once (none for private_key_jwt).
+    ctx.body = registrationResponse(client, secret);
   });
 
   router.get('/clients', async (ctx) => {

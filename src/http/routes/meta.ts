@@ -1,18 +1,25 @@
 import Router from '@koa/router';
-import { clientAuthMethods } from '../client-auth.js';
+import { supportedAssertionAlgorithms, supportedAuthMethods } from '../client-auth.js';
 import type { AppDeps } from '../deps.js';
 import type { AppState } from '../middleware.js';
 
 /** RFC 8414 §2 authorization server metadata. */
 export function serverMetadata(deps: AppDeps): Record<string, unknown> {
   const issuer = deps.config.issuer;
+  // client_secret_jwt (and its HS256) only when CLIENT_SECRET_KEY lets the server keep such secrets.
+  const methods = supportedAuthMethods(deps.config);
+  const assertionAlgs = supportedAssertionAlgorithms(deps.config);
   return {
     issuer,
     jwks_uri: `${issuer}/jwks.json`,
     introspection_endpoint: `${issuer}/introspect`,
-    introspection_endpoint_auth_methods_supported: clientAuthMethods,
+    introspection_endpoint_auth_methods_supported: methods,
+    introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
+    // RFC 9701 §7: signed answers use the server's current key.
+    introspection_signing_alg_values_supported: [deps.keys.current.alg],
     revocation_endpoint: `${issuer}/revoke`,
-    revocation_endpoint_auth_methods_supported: clientAuthMethods,
+    revocation_endpoint_auth_methods_supported: methods,
+    revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     // REQUIRED by RFC 8414; empty because this server has no authorization endpoint.
     response_types_supported: [],
     open_login_validation_endpoint: `${issuer}/api/v1/auth/token/validate`,

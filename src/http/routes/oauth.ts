@@ -3,21 +3,30 @@ import { introspect, type Verdict } from '../../core/introspect.js';
 import { describeReason } from '../../core/reasons.js';
 import { toNumericDate } from '../../core/clock.js';
 import type { ApiClient } from '../../store/types.js';
-import { authenticateClient, presentedCredentials } from '../client-auth.js';
+import { ClientAuthenticator, presentedCredentials } from '../client-auth.js';
 import { introspectionDeps, type AppDeps } from '../deps.js';
 import { InvalidRequest } from '../errors.js';
 import { formBody, jsonBody, type AppContext, type AppMiddleware, type AppState } from '../middleware.js';
+import { RateLimits } from '../rate-limit.js';
+import { renderIntrospectionResponse } from '../signed-response.js';
 import { z } from 'zod';
 
+/** The URL of the endpoint being called: a client assertion may name it as its audience (OIDC Core §9). */
+function endpointUrl(deps: AppDeps, ctx: AppContext): string {
+  return `${deps.config.issuer}${ctx.path}`;
+}
+
 /** Authenticates the caller from form parameters or the Authorization header. */
-function formClientAuthentication(deps: AppDeps): AppMiddleware {
+function formClientAuthentication(deps: AppDeps, authenticator: ClientAuthenticator): AppMiddleware {
   return async (ctx, next) => {
     const params = ctx.state.params!;
     const presented = presentedCredentials(ctx.get('Authorization') || undefined, {
       client_id: params.get('client_id'),
       client_secret: params.get('client_secret'),
+      client_assertion: params.get('client_assertion'),
+      client_assertion_type: params.get('client_assertion_type'),
     });
-    ctx.state.client = await authenticateClient(presented, deps.store.clients);
+    ctx.state.client = await authenticator.authenticate(presented, endpointUrl(deps, ctx));
     await next();
   };
 }
@@ -69,25 +78,30 @@ const validationBody = z.object({
   auth_token: z.string({ error: 'auth_token must be a string' }).optional(),
   client_id: z.string().optional(),
   client_secret: z.string().optional(),
+  client_assertion: z.string().optional(),
+  client_assertion_type: z.string().optional(),
 });
 
-export function oauthRoutes(deps: AppDeps): Router<AppState> {
+export function oauthRoutes(deps: AppDeps, limits: RateLimits = new RateLimits(deps)): Router<AppState> {
   const router = new Router<AppState>();
+  const clientBudget = limits.clientBudget();
   const core = introspectionDeps(deps);
   const limit = deps.config.bodyLimitBytes;
+  const authenticator = new ClientAuthenticator(deps);
 
   // RFC 7662: token introspection.
-  router.post('/introspect', formBody(limit), formClientAuthentication(deps), async (ctx) => {
+  router.post('/introspect', formBody(limit), formClientAuthentication(deps, authenticator), clientBudget, async (ctx) => {
     const token = requiredToken(ctx);
     const client = ctx.state.client!;
     const verdict = await introspect(token, client, core);
     ctx.state.reason = verdict.active ? 'active' : verdict.reason;
-    ctx.body = introspectionResponse(verdict, client);
+    // JSON, or an RFC 9701 signed JWT for clients registered for it.
+    await renderIntrospectionResponse(ctx, introspectionResponse(verdict, client), client, deps);
   });
 
   // RFC 7009: revocation. 200 whether or not the token was known (§2.2), so
   // the answer tells nothing about tokens of other sites.
-  router.post('/revoke', formBody(limit), formClientAuthentication(deps), async (ctx) => {
+  router.post('/revoke', formBody(limit), formClientAuthentication(deps, authenticator), clientBudget, async (ctx) => {
     const token = requiredToken(ctx);
     const client = ctx.state.client!;
     const verdict = await introspect(token, client, core);
@@ -106,7 +120,8 @@ export function oauthRoutes(deps: AppDeps): Router<AppState> {
     if (!parsed.success) throw new InvalidRequest(parsed.error.issues[0]?.message ?? 'invalid body');
     const body = parsed.data;
     const presented = presentedCredentials(ctx.get('Authorization') || undefined, body);
-    const client = (ctx.state.client = await authenticateClient(presented, deps.store.clients));
+    const client = (ctx.state.client = await authenticator.authenticate(presented, endpointUrl(deps, ctx)));
+    await limits.chargeClient(ctx);
     if (body.auth_token === undefined || body.auth_token === '') throw new InvalidRequest('auth_token is required');
     const verdict = await introspect(body.auth_token, client, core);
     ctx.state.reason = verdict.active ? 'active' : verdict.reason;

@@ -1,0 +1,225 @@
+import type { Config } from '../config/index.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../log.js';
+import { OAuthError } from './errors.js';
+import type { AppContext, AppMiddleware } from './middleware.js';
+
+/**
+ * Rate limits: fixed-window counters behind a small port (`WindowCounter`),
+ * so a shared backing (the primary of a cluster, Redis) can replace the
+ * in-process one without touching the policies. The in-process counter limits
+ * each process on its own: N processes allow N times each budget.
+ */
+
+/** The count of one key in its current window. */
+export interface WindowCount {
+  count: number;
+  /** When the window ends, in epoch milliseconds. */
+  resetAtMs: number;
+}
+
+/** The storage port of the limiter. Results may be promises, for a shared backing. */
+export interface WindowCounter {
+  /** Adds one to `key` in the window containing `nowMs` and returns the new count. */
+  hit(key: string, windowMs: number, nowMs: number): WindowCount | Promise<WindowCount>;
+  /** The count of `key` without adding to it. */
+  peek(key: string, windowMs: number, nowMs: number): WindowCount | Promise<WindowCount>;
+}
+
+/** Above this many keys, expired windows are dropped, then the oldest keys. */
+export const DEFAULT_MAX_KEYS = 100_000;
+
+/**
+ * Fixed windows per key, in a Map. Memory is bounded: expired windows are
+ * swept at most once per window length, and when the map is full the oldest
+ * keys go first (Map iteration follows insertion order, and a key is
+ * re-inserted when its window starts again).
+ */
+export class MemoryWindowCounter implements WindowCounter {
+  readonly #windows = new Map<string, WindowCount>();
+  #lastSweepMs = 0;
+
+  constructor(readonly maxKeys: number = DEFAULT_MAX_KEYS) {}
+
+  get size(): number {
+    return this.#windows.size;
+  }
+
+  hit(key: string, windowMs: number, nowMs: number): WindowCount {
+    this.#sweep(windowMs, nowMs);
+    let entry = this.#windows.get(key);
+    if (!entry || entry.resetAtMs <= nowMs) {
+      this.#windows.delete(key);
+      entry = { count: 0, resetAtMs: nowMs + windowMs };
+      this.#windows.set(key, entry);
+      this.#bound();
+    }
+    entry.count += 1;
+    return { ...entry };
+  }
+
+  peek(key: string, windowMs: number, nowMs: number): WindowCount {
+    const entry = this.#windows.get(key);
+    if (!entry || entry.resetAtMs <= nowMs) return { count: 0, resetAtMs: nowMs + windowMs };
+    return { ...entry };
+  }
+
+  #sweep(windowMs: number, nowMs: number): void {
+    if (nowMs - this.#lastSweepMs < windowMs && this.#windows.size < this.maxKeys) return;
+    this.#lastSweepMs = nowMs;
+    for (const [key, entry] of this.#windows) if (entry.resetAtMs <= nowMs) this.#windows.delete(key);
+  }
+
+  #bound(): void {
+    for (const key of this.#windows.keys()) {
+      if (this.#windows.size <= this.maxKeys) break;
+      this.#windows.delete(key);
+    }
+  }
+}
+
+/** One quota: `limit` units per `windowSeconds`, named as in the RateLimit fields. */
+export interface RateLimitPolicy {
+  name: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+/**
+ * 429 in the RFC 6749 §5.2 form. RFC 6749 has no code for this; `slow_down`
+ * (RFC 8628 §3.5) means "poll the device endpoint less often" and clients
+ * treat it that way, so the code names the HTTP status (RFC 6585 §4), as
+ * many servers do.
+ */
+export class RateLimited extends OAuthError {
+  constructor(description: string, headers: Record<string, string>) {
+    super('too_many_requests', description, 429, headers);
+  }
+}
+
+/**
+ * The draft-ietf-httpapi-ratelimit-headers fields (draft 11): a policy list
+ * item `"name";q=<quota>;w=<window>` and a service limit item
+ * `"name";r=<remaining>;t=<seconds to reset>`.
+ */
+export function rateLimitHeaders(policy: RateLimitPolicy, state: WindowCount, nowMs: number): Record<string, string> {
+  const remaining = Math.max(0, policy.limit - state.count);
+  const reset = Math.max(0, Math.ceil((state.resetAtMs - nowMs) / 1000));
+  return {
+    'RateLimit-Policy': `"${policy.name}";q=${policy.limit};w=${policy.windowSeconds}`,
+    RateLimit: `"${policy.name}";r=${remaining};t=${reset}`,
+  };
+}
+
+/** Requests that authenticate a client, the admin or a metrics scraper; only these are refused to a failing address. */
+export function authenticatesCaller(ctx: AppContext): boolean {
+  // The router matches paths case-insensitively and with a trailing slash: so must this.
+  const path = ctx.path.toLowerCase().replace(/\/+$/, '');
+  return (
+    path === '/introspect' ||
+    path === '/revoke' ||
+    path === '/api/v1/auth/token/validate' ||
+    path === '/metrics' ||
+    path === '/admin' ||
+    path.startsWith('/admin/')
+  );
+}
+
+export interface RateLimitsOptions {
+  config: Pick<Config, 'rateLimitAuthFailures' | 'rateLimitClientRequests' | 'rateLimitWindowSeconds'>;
+  clock: Clock;
+  logger: Logger;
+  counter?: WindowCounter;
+  /** Counts every refusal by policy name (Prometheus `rate_limited_total`). */
+  metrics?: { rateLimited(kind: string): void };
+}
+
+/**
+ * The two policies: failed authentications per source address (client and
+ * admin credentials alike), and requests per authenticated client. A limit of
+ * 0 turns its policy off.
+ */
+export class RateLimits {
+  readonly authFailures: RateLimitPolicy;
+  readonly clientRequests: RateLimitPolicy;
+  readonly counter: WindowCounter;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #metrics: RateLimitsOptions['metrics'];
+
+  constructor(options: RateLimitsOptions) {
+    const { config } = options;
+    this.authFailures = { name: 'auth_failures', limit: config.rateLimitAuthFailures, windowSeconds: config.rateLimitWindowSeconds };
+    this.clientRequests = { name: 'client', limit: config.rateLimitClientRequests, windowSeconds: config.rateLimitWindowSeconds };
+    this.counter = options.counter ?? new MemoryWindowCounter();
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+  }
+
+  /**
+   * Runs around everything that may authenticate a caller. An address with
+   * too many failures in the window gets 429 before any credential is
+   * checked (each refusal counts as a failure too, so hammering does not
+   * shorten the wait); a 401 from below counts as one failure.
+   */
+  authFailureGuard(): AppMiddleware {
+    const policy = this.authFailures;
+    const windowMs = policy.windowSeconds * 1000;
+    return async (ctx, next) => {
+      if (policy.limit === 0 || !authenticatesCaller(ctx)) return next();
+      const key = `auth_failures:${ctx.ip}`;
+      const nowMs = this.#clock.now().getTime();
+      const seen = await this.counter.peek(key, windowMs, nowMs);
+      if (seen.count >= policy.limit) {
+        const state = await this.counter.hit(key, windowMs, nowMs);
+        this.#refuse(ctx, policy, state, nowMs, { ip: ctx.ip }, 'too many failed authentication attempts from this address');
+      }
+      try {
+        await next();
+      } catch (error) {
+        if (error instanceof OAuthError && error.status === 401) {
+          const failedAtMs = this.#clock.now().getTime();
+          const state = await this.counter.hit(key, windowMs, failedAtMs);
+          ctx.set(rateLimitHeaders(policy, state, failedAtMs));
+        }
+        throw error;
+      }
+    };
+  }
+
+  /**
+   * Counts one request of the authenticated client (`ctx.state.client`);
+   * over the budget, 429. Every answer carries the client's RateLimit fields.
+   */
+  async chargeClient(ctx: AppContext): Promise<void> {
+    const policy = this.clientRequests;
+    const client = ctx.state.client;
+    if (policy.limit === 0 || !client) return;
+    const nowMs = this.#clock.now().getTime();
+    const state = await this.counter.hit(`client:${client.id}`, policy.windowSeconds * 1000, nowMs);
+    if (state.count > policy.limit) {
+      this.#refuse(ctx, policy, state, nowMs, { client_id: client.id, ip: ctx.ip }, 'request budget of this client exhausted');
+    }
+    ctx.set(rateLimitHeaders(policy, state, nowMs));
+  }
+
+  /** A middleware for route chains, after client authentication. */
+  clientBudget(): AppMiddleware {
+    return async (ctx, next) => {
+      await this.chargeClient(ctx);
+      await next();
+    };
+  }
+
+  #refuse(ctx: AppContext, policy: RateLimitPolicy, state: WindowCount, nowMs: number, who: Record<string, unknown>, description: string): never {
+    this.#metrics?.rateLimited(policy.name);
+    // One audit line per key and window: the first refusal, not every one.
+    if (state.count === policy.limit + 1) {
+      this.#logger.warn({ event: 'rate_limited', policy: policy.name, ...who, req_id: ctx.state.requestId, window_s: policy.windowSeconds }, 'audit');
+    }
+    const headers = rateLimitHeaders(policy, state, nowMs);
+    const retryAfter = Math.max(1, Math.ceil((state.resetAtMs - nowMs) / 1000));
+    throw new RateLimited(description, { ...headers, 'Retry-After': String(retryAfter) });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * A private FerretDB process for fault tests: its own port and data
+ * directory, so it can be paused (SIGSTOP), killed and restarted on the same
+ * data without disturbing the shared test server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+
+export const FERRETDB_VERSION = 'v1.24.2';
+
+/** Where .ci/ferretdb.sh keeps the binary it builds. */
+export function ferretdbBinary(): string {
+  return process.env.FERRETDB_BIN || join(homedir(), '.cache', 'open-login', `ferretdb-${FERRETDB_VERSION}`);
+}
+
+/** Ports set aside for servers that fault tests start and stop. */
+export const FAULT_PORTS = [27052, 27053, 27054, 27055, 27056, 27057, 27058, 27059];
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class PrivateFerretDb {
+  readonly dataDir: string;
+  #child: ChildProcess | null = null;
+  #log: string[] = [];
+
+  private constructor(
+    readonly binary: string,
+    readonly port: number,
+  ) {
+    this.dataDir = mkdtempSync(join(tmpdir(), 'ferretdb-fault-'));
+  }
+
+  /** Starts a server on the first free fault port. */
+  static async start(binary = ferretdbBinary()): Promise<PrivateFerretDb> {
+    for (const port of FAULT_PORTS) {
+      if (!(await portFree(port))) continue;
+      const db = new PrivateFerretDb(binary, port);
+      await db.start();
+      return db;
+    }
+    throw new Error(`no free port among ${FAULT_PORTS.join(', ')}`);
+  }
+
+  get uri(): string {
+    return `mongodb://127.0.0.1:${this.port}/`;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get running(): boolean {
+    return this.#child !== null && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** (Re)starts the process on the same port and data directory; resolves once it accepts connections. */
+  async start(): Promise<void> {
+    if (this.running) throw new Error('already running');
+    const child = spawn(
+      this.binary,
+      [
+        '--handler=sqlite',
+        `--sqlite-url=file:${this.dataDir}/`,
+        `--state-dir=${this.dataDir}`,
+        `--listen-addr=127.0.0.1:${this.port}`,
+        '--debug-addr=-',
+        '--telemetry=disable',
+        '--log-level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (chunk: Buffer) => {
+      this.#log.push(String(chunk));
+      if (this.#log.length > 50) this.#log.shift();
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.#child = child;
+    // Never outlive the test process, whatever way it ends.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.removeListener('exit', reap));
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`FerretDB exited during start-up: ${this.#log.join('').slice(-500)}`);
+      if ((await portAccepts(this.port)) && (await this.answers())) return;
+      await sleep(50);
+    }
+    await this.kill();
+    throw new Error(`FerretDB did not accept connections on ${this.port} within 15 s`);
+  }
+
+  /** Whether the server answers a ping (it may accept connections a moment before it can serve them). */
+  async answers(timeoutMs = 2000): Promise<boolean> {
+    const client = new MongoClient(this.uri, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs });
+    try {
+      await client.db('admin').command({ ping: 1 });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+
+  /** SIGSTOP: the socket stays open but nothing answers (a hung or overloaded server). */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
+  /** SIGKILL, and wait for the process to be gone (a crashed server). */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || !this.running) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGCONT'); // a stopped process still dies of SIGKILL, but be plain about it
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Kills the process and removes the data directory. */
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Whether the binary is there; fault tests skip loudly (or fail in CI) without it. */
+export function ferretdbAvailable(binary = ferretdbBinary()): boolean {
+  return existsSync(binary);
+}

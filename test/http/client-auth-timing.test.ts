@@ -1,0 +1,78 @@
+/**
+ * The time a client-secret check takes must not tell an attacker whether the
+ * client exists or where a guessed secret first differs. Wall-clock
+ * assertions would be flaky on a shared machine, so this checks the
+ * structure instead, through the HTTP endpoint: every failing attempt runs
+ * the same store lookup, the same SHA-256 and exactly one constant-time
+ * comparison of equal-length digests. (Its own file: it swaps node:crypto
+ * functions, which must not leak into concurrent tests.)
+ */
+import test from 'ava';
+import crypto from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
+import { silentLogger } from '../../src/log.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { basic, standardSetup, startTestServer } from '../helpers/app.js';
+
+interface Trace {
+  sha256: number;
+  compares: Array<[number, number]>;
+  lookups: string[];
+}
+
+test.serial('unknown clients and wrong secrets (first or last character) take the same hash-and-compare path', async (t) => {
+  const store = new MemoryStore({ logger: silentLogger() });
+  await store.init();
+  const s = await startTestServer(store, { env: { RATE_LIMIT_AUTH_FAILURES: '0' } });
+  t.teardown(async () => {
+    await s.close();
+    await store.close();
+  });
+  const { clientId, secret } = await standardSetup(s);
+
+  let trace: Trace = { sha256: 0, compares: [], lookups: [] };
+  const findById = store.clients.findById.bind(store.clients);
+  store.clients.findById = async (id: string) => {
+    trace.lookups.push(id);
+    return findById(id);
+  };
+  const original = { createHash: crypto.createHash, timingSafeEqual: crypto.timingSafeEqual };
+  crypto.createHash = ((alg: string, options?: crypto.HashOptions) => {
+    if (alg === 'sha256') trace.sha256 += 1;
+    return original.createHash(alg, options);
+  }) as typeof crypto.createHash;
+  crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
+    trace.compares.push([a.byteLength, b.byteLength]);
+    return original.timingSafeEqual(a, b);
+  }) as typeof crypto.timingSafeEqual;
+  syncBuiltinESMExports();
+  t.teardown(() => {
+    crypto.createHash = original.createHash;
+    crypto.timingSafeEqual = original.timingSafeEqual;
+    syncBuiltinESMExports();
+  });
+
+  const attempt = async (id: string, presented: string): Promise<Trace & { status: number }> => {
+    trace = { sha256: 0, compares: [], lookups: [] };
+    const res = await s.request.post('/introspect').set('Authorization', basic(id, presented)).type('form').send({ token: 'olt_not-a-real-token' });
+    return { ...trace, status: res.status };
+  };
+  const flip = (c: string) => (c === 'A' ? 'B' : 'A');
+  const cases = {
+    unknownClient: await attempt('no-such-client-0000000000', secret),
+    firstCharWrong: await attempt(clientId, flip(secret[0]!) + secret.slice(1)),
+    lastCharWrong: await attempt(clientId, secret.slice(0, -1) + flip(secret.at(-1)!)),
+    emptySecret: await attempt(clientId, ''),
+  };
+  const right = await attempt(clientId, secret);
+  t.is(right.status, 200, 'the right secret passes');
+
+  for (const [name, c] of Object.entries(cases)) {
+    t.is(c.status, 401, name);
+    t.is(c.lookups.length, 1, `${name}: one store lookup`);
+    t.deepEqual(c.compares, [[32, 32]], `${name}: exactly one constant-time comparison of two SHA-256 digests`);
+    t.is(c.sha256, right.sha256, `${name}: as many SHA-256 computations as a successful attempt`);
+  }
+  t.deepEqual(right.compares, [[32, 32]]);
+  t.true(right.sha256 >= 1);
+});

@@ -1,0 +1,108 @@
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, basic } from '../helpers/app.js';
+import { mongoRequired, mongoTestUri, uniqueDbName, withRawClient } from '../helpers/mongo.js';
+
+/**
+ * The real server process (src/server.ts), as a cluster: caches in two
+ * workers must agree after a revocation made through either of them.
+ */
+interface Running {
+  port: number;
+  lines: Array<Record<string, unknown>>;
+  child: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+async function startServer(env: Record<string, string>, listening: number): Promise<Running> {
+  const keysDir = mkdtempSync(join(tmpdir(), 'cluster-keys-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', KEYS_DIR: keysDir, ADMIN_TOKEN, LOG_LEVEL: 'info', RATE_LIMIT_CLIENT_REQUESTS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    for (const part of parts) if (part.trim()) lines.push(JSON.parse(part) as Record<string, unknown>);
+  });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(keysDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  while (lines.filter((l) => l.msg === 'listening').length < listening) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`server did not start: ${JSON.stringify(lines.slice(-5))}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const port = lines.find((l) => l.msg === 'listening')!.port as number;
+  return { port, lines, child, stop };
+}
+
+async function call(port: number, path: string, init: { method?: string; headers?: Record<string, string>; body?: string }) {
+  // A new connection per call, so the primary spreads calls over the workers.
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { ...init, method: init.method ?? 'POST', headers: { connection: 'close', ...init.headers }, keepalive: false });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+test('cluster: without MongoDB the server runs one worker and says why', async (t) => {
+  const server = await startServer({ WORKERS: '2', MONGODB_URI: '' }, 1);
+  t.teardown(server.stop);
+  t.true(server.lines.some((l) => l.level === 'warn' && /embedded in-memory store cannot be shared/.test(String(l.msg))));
+  t.false(server.lines.some((l) => l.msg === 'cluster started'));
+  t.is((await call(server.port, '/healthz', { method: 'GET' })).status, 200);
+});
+
+const uri = mongoTestUri();
+if (uri || mongoRequired()) {
+  test('cluster: a revocation or customer change through one worker takes effect in every worker at once', async (t) => {
+    if (!uri) return t.fail('MONGODB_TEST_URI is required for the cluster test');
+    const dbName = uniqueDbName();
+    // A long staleness bound: only invalidation can explain a change seen at once.
+    const server = await startServer({ MONGODB_URI: uri, MONGODB_DB: dbName, WORKERS: '2', CACHE_TTL_SECONDS: '600' }, 2);
+    t.teardown(async () => {
+      await server.stop();
+      await withRawClient((c) => c.db(dbName).dropDatabase());
+    });
+    t.true(server.lines.some((l) => l.msg === 'cluster started' && l.workers === 2));
+    const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+    const client = (await call(server.port, '/admin/clients', { headers: admin, body: JSON.stringify({ name: 'Gateway' }) })).body;
+    await call(server.port, '/admin/customers/c1', { method: 'PUT', headers: admin, body: JSON.stringify({ status: 'active' }) });
+    await call(server.port, '/admin/customers/c2', { method: 'PUT', headers: admin, body: JSON.stringify({ status: 'active' }) });
+    const first = (await call(server.port, '/admin/tokens', { headers: admin, body: JSON.stringify({ customer_id: 'c1' }) })).body;
+    const second = (await call(server.port, '/admin/tokens', { headers: admin, body: JSON.stringify({ customer_id: 'c2', format: 'opaque' }) })).body;
+    const auth = basic(client.client_id as string, client.client_secret as string);
+    const introspectAll = async (token: string) => {
+      const answers = [];
+      for (let i = 0; i < 12; i++) {
+        answers.push((await call(server.port, '/introspect', { headers: { Authorization: auth, 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(token)}` })).body);
+      }
+      return answers;
+    };
+    const workersServing = () => new Set(server.lines.filter((l) => l.msg === 'request' && l.route === '/introspect').map((l) => l.worker));
+
+    for (const token of [first.auth_token, second.auth_token] as string[]) {
+      t.true((await introspectAll(token)).every((a) => a.active === true));
+    }
+    t.is(workersServing().size, 2, 'both workers answered, so both have the records cached');
+
+    await call(server.port, '/revoke', { headers: { Authorization: auth, 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(first.auth_token as string)}` });
+    t.deepEqual(new Set((await introspectAll(first.auth_token as string)).map((a) => a.reason)), new Set(['revoked']));
+
+    await call(server.port, '/admin/customers/c2', { method: 'PUT', headers: admin, body: JSON.stringify({ status: 'disabled' }) });
+    t.deepEqual(new Set((await introspectAll(second.auth_token as string)).map((a) => a.reason)), new Set(['customer_disabled']));
+  });
+}

@@ -1,0 +1,209 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import test, { type ExecutionContext } from 'ava';
+import { decodeProtectedHeader } from 'jose';
+import supertest from 'supertest';
+import { loadConfig } from '../../src/config/index.js';
+import { FixedClock } from '../../src/core/clock.js';
+import { createApp } from '../../src/http/app.js';
+import { generateKeyRecord, KEY_FILE, KeyStore, KeyStoreHolder, readKeyFile, rotateKeyRecords, writeKeyFile } from '../../src/keys/keystore.js';
+import { KeyFileReloader } from '../../src/keys/reload.js';
+import { createLogger, silentLogger } from '../../src/log.js';
+import { ADMIN_TOKEN, backends, basic, ISSUER, START } from '../helpers/app.js';
+
+interface LogLine {
+  level: string;
+  msg: string;
+  event?: string;
+  [key: string]: unknown;
+}
+
+/** An app whose keys come from a key file in a temporary KEYS_DIR, with a reloader polling it. */
+async function rotatingServer(t: ExecutionContext, backend: (typeof backends extends () => (infer B)[] ? B : never), intervalMs: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'open-login-keys-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const clock = new FixedClock(START);
+  writeKeyFile(dir, [await generateKeyRecord('ES256', clock.now())]);
+  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: dir });
+  const keyOptions = { legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock };
+  const holder = new KeyStoreHolder(await KeyStore.fromRecords(readKeyFile(dir)!, keyOptions));
+  const lines: LogLine[] = [];
+  const logger = createLogger({
+    destination: new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as LogLine);
+        done();
+      },
+    }),
+  });
+  const reloader = new KeyFileReloader({ dir, holder, keyOptions, logger, intervalMs });
+  await reloader.start();
+  t.teardown(() => reloader.stop());
+  const { store, cleanup } = await backend.make();
+  const app = createApp({ config, store, keys: holder.view, clock, logger: silentLogger() });
+  const server: Server = createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await cleanup();
+  });
+  const request = supertest.agent(server);
+  const admin = (path: string, body: object) => request.post(path).set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(body);
+  const client = (await admin('/admin/clients', { name: 'gw' })).body as { client_id: string; client_secret: string };
+  await request.put('/admin/customers/c1').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ status: 'active' });
+  const issue = async () => (await admin('/admin/tokens', { customer_id: 'c1' })).body.auth_token as string;
+  const auth = basic(client.client_id, client.client_secret);
+  const introspect = (token: string) => request.post('/introspect').set('Authorization', auth).type('form').send({ token });
+  const rotate = async () => {
+    const rotated = await rotateKeyRecords(readKeyFile(dir)!, 'ES256', clock.now());
+    writeKeyFile(dir, rotated);
+    return rotated[0]!.kid;
+  };
+  return { dir, holder, reloader, lines, request, issue, introspect, rotate };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+for (const backend of backends()) {
+  test(`[${backend.name}] key rotation: a rotated key file is picked up while old and new tokens are introspected concurrently`, async (t) => {
+    const s = await rotatingServer(t, backend, 50);
+    const oldKid = s.holder.current.current.kid;
+    const oldTokens = [await s.issue(), await s.issue()];
+    t.is(decodeProtectedHeader(oldTokens[0]!).kid, oldKid);
+
+    // Introspection keeps running on four lanes while the file is rotated and reloaded.
+    const newTokens: string[] = [];
+    let stop = false;
+    let checked = 0;
+    const failures: string[] = [];
+    const lane = async (n: number) => {
+      while (!stop) {
+        const pool = [...oldTokens, ...newTokens];
+        const token = pool[(checked + n) % pool.length]!;
+        const res = await s.introspect(token);
+        checked += 1;
+        if (res.status !== 200 || res.body.active !== true) failures.push(`${res.status} ${JSON.stringify(res.body)}`);
+      }
+    };
+    const lanes = [0, 1, 2, 3].map(lane);
+
+    // Counted, not timed: the machine may be slow, the sequence must be the same.
+    t.true(await waitFor(() => checked >= 20, 30_000), 'introspections ran before the rotation');
+    const before = checked;
+    const newKid = await s.rotate();
+    t.true(await waitFor(() => s.holder.current.current.kid === newKid, 5000), 'the periodic check picked up the new file');
+    const swappedAt = checked;
+    newTokens.push(await s.issue(), await s.issue());
+    t.true(await waitFor(() => checked >= swappedAt + 40, 30_000), 'introspections ran after the rotation');
+    stop = true;
+    await Promise.all(lanes);
+
+    t.deepEqual(failures, [], 'every introspection stayed active through the rotation');
+    t.true(before >= 20 && checked >= swappedAt + 40, `introspections ran throughout (${checked})`);
+    t.not(newKid, oldKid);
+    for (const token of newTokens) t.is(decodeProtectedHeader(token).kid, newKid, 'new tokens are signed with the new key');
+    const jwks = (await s.request.get('/jwks.json')).body as { keys: { kid: string }[] };
+    t.deepEqual(jwks.keys.map((k) => k.kid).sort(), [newKid, oldKid].sort(), '/jwks.json shows both keys');
+    const meta = (await s.request.get('/.well-known/oauth-authorization-server')).body;
+    t.deepEqual(meta.introspection_signing_alg_values_supported, ['ES256']);
+    const reloaded = s.lines.find((l) => l.event === 'keys.reloaded');
+    t.is(reloaded?.kid, newKid);
+    t.is(reloaded?.previous_kid, oldKid);
+    t.false(JSON.stringify(s.lines).includes('"d":'), 'no private key member is logged');
+  });
+
+  test(`[${backend.name}] key rotation: a broken key file is logged and the keys in use stay`, async (t) => {
+    const s = await rotatingServer(t, backend, 0);
+    const kid = s.holder.current.current.kid;
+    const token = await s.issue();
+    const path = join(s.dir, KEY_FILE);
+    const broken = ['{"keys": [', JSON.stringify({ keys: [] }), JSON.stringify({ keys: [{ kid: 'x', alg: 'ES256', status: 'current', created_at: '', jwk: { kty: 'EC' } }] })];
+    for (const content of broken) {
+      writeFileSync(path, content);
+      t.false(await s.reloader.reload('SIGHUP'));
+      t.is(s.holder.current.current.kid, kid);
+      t.is((await s.introspect(token)).body.active, true);
+    }
+    rmSync(path);
+    t.false(await s.reloader.reload('SIGHUP'), 'a missing file keeps the keys too');
+    const failures = s.lines.filter((l) => l.event === 'keys.reload_failed');
+    t.is(failures.length, 4);
+    t.true(failures.every((l) => l.level === 'error' && l.kid === kid && l.trigger === 'SIGHUP'));
+    t.deepEqual(((await s.request.get('/jwks.json')).body.keys as { kid: string }[]).map((k) => k.kid), [kid]);
+  });
+
+  test(`[${backend.name}] key rotation: reload() swaps at once; an unchanged file is not reloaded by the periodic check`, async (t) => {
+    const s = await rotatingServer(t, backend, 0);
+    t.false(await s.reloader.checkForChange(), 'nothing changed yet');
+    const newKid = await s.rotate();
+    t.true(await s.reloader.checkForChange());
+    t.is(s.holder.current.current.kid, newKid);
+    t.false(await s.reloader.checkForChange(), 'the same file is not loaded twice');
+    const token = await s.issue();
+    t.is(decodeProtectedHeader(token).kid, newKid);
+  });
+}
+
+test('KeyStoreHolder: the view always answers from the current KeyStore', async (t) => {
+  const clock = new FixedClock(START);
+  const options = { legacyHs256Secret: null, maxTokenTtlSeconds: 3600, clock };
+  const a = await KeyStore.fromRecords([await generateKeyRecord('ES256', clock.now())], options);
+  const b = await KeyStore.fromRecords([await generateKeyRecord('EdDSA', clock.now())], options);
+  const holder = new KeyStoreHolder(a);
+  const view = holder.view;
+  t.is(view.current.kid, a.current.kid);
+  holder.swap(b);
+  t.is(view.current.kid, b.current.kid);
+  t.deepEqual(view.algorithms, ['EdDSA']);
+  t.is(view.publicJwks().keys[0]!.kid, b.current.kid);
+  t.notThrows(() => view.keyFor({ alg: 'EdDSA', kid: b.current.kid }));
+  t.true(view instanceof KeyStore);
+  t.is(({ ...view } as { current: { kid: string } }).current.kid, b.current.kid, 'a copy of the view holds the current fields');
+  holder.swap(a);
+  t.is(view.current.kid, a.current.kid);
+});
+
+/** The real server process: SIGHUP makes it reload the key file (no periodic check here). */
+test('server process: SIGHUP reloads a rotated key file without a restart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'open-login-keys-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeKeyFile(dir, [await generateKeyRecord('ES256', new Date())]);
+  const oldKid = readKeyFile(dir)![0]!.kid;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', KEYS_DIR: dir, KEYS_RELOAD_INTERVAL_SECONDS: '0', MONGODB_URI: '', WORKERS: '1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    child.kill('SIGTERM');
+  });
+  const lines: LogLine[] = [];
+  let buffer = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p) as LogLine);
+  });
+  t.true(await waitFor(() => lines.some((l) => l.msg === 'listening'), 20_000), 'the server started');
+  const port = lines.find((l) => l.msg === 'listening')!.port as number;
+  const kids = async () => ((await (await fetch(`http://127.0.0.1:${port}/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid).sort();
+  t.deepEqual(await kids(), [oldKid]);
+
+  const rotated = await rotateKeyRecords(readKeyFile(dir)!, 'ES256', new Date());
+  writeKeyFile(dir, rotated);
+  child.kill('SIGHUP');
+  t.true(await waitFor(() => lines.some((l) => l.event === 'keys.reloaded'), 10_000), 'the server logged the reload');
+  t.deepEqual(await kids(), [rotated[0]!.kid, oldKid].sort());
+  t.is(child.exitCode, null, 'still running');
+});

@@ -1,0 +1,49 @@
+import test from 'ava';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { silentLogger } from '../../src/log.js';
+import { basic, standardSetup, startTestServer } from '../helpers/app.js';
+
+test('X-Request-Id: a well-formed one is echoed and logged; others are replaced by a new id', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const s = await startTestServer(new MemoryStore({ logger: silentLogger() }), { logger: createLogger({ level: 'info', destination: sink }) });
+  try {
+    const { auth, token, clientId } = await standardSetup(s);
+    const requestLines = () => lines.filter((l) => l.msg === 'request');
+
+    const kept = await s.request.post('/introspect').set('Authorization', auth).set('X-Request-Id', 'gw-7f3a.91:x_y-z').type('form').send({ token });
+    t.is(kept.headers['x-request-id'], 'gw-7f3a.91:x_y-z');
+    const line = requestLines().find((l) => l.req_id === 'gw-7f3a.91:x_y-z');
+    t.truthy(line, 'the request line carries the incoming id');
+    t.like(line, { route: '/introspect', status: 200, client_id: clientId, reason: 'active', method: 'POST' });
+    t.is(typeof line!.ms, 'number');
+
+    // Ids that could forge log fields or are too long are not trusted.
+    for (const bad of ['has space', 'x'.repeat(129), 'quote"inside', 'semi;colon', 'slash/path']) {
+      const res = await s.request.get('/healthz').set('X-Request-Id', bad);
+      const id = res.headers['x-request-id']!;
+      t.not(id, bad);
+      t.regex(id, /^[0-9a-f-]{36}$/);
+      t.true(requestLines().some((l) => l.req_id === id));
+    }
+    // Without one, each request gets its own.
+    const a = (await s.request.get('/healthz')).headers['x-request-id'];
+    const b = (await s.request.get('/healthz')).headers['x-request-id'];
+    t.not(a, b);
+
+    // Error answers carry the id too, and their log line names the status.
+    const failed = await s.request.post('/introspect').set('Authorization', basic(clientId, 'wrong')).set('X-Request-Id', 'req-401').type('form').send({ token });
+    t.is(failed.status, 401);
+    t.is(failed.headers['x-request-id'], 'req-401');
+    t.like(requestLines().find((l) => l.req_id === 'req-401'), { status: 401, route: '/introspect' });
+  } finally {
+    await s.close();
+  }
+});

@@ -1,0 +1,270 @@
+import test from 'ava';
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { openChangeFeed } from '../../src/cache/change-feed.js';
+import type { Invalidation } from '../../src/cache/invalidation.js';
+import { createLogger } from '../../src/log.js';
+import type { Cluster } from 'node:cluster';
+import { relayInvalidations, workerBus } from '../../src/cache/cluster-bus.js';
+import { ExpiringLru } from '../../src/cache/lru.js';
+import { CachedStore } from '../../src/cache/store.js';
+import { FixedClock, systemClock } from '../../src/core/clock.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { makeMongoTestStore, mongoTestUri } from '../helpers/mongo.js';
+import { makeClient, makeCustomer, makeGrant, makeOpaqueGrant, storeContract } from './contract.js';
+
+const cached = (inner: MemoryStore | Awaited<ReturnType<typeof makeMongoTestStore>>['store'], clock = systemClock) =>
+  new CachedStore(inner, { ttlSeconds: 5, maxEntries: 1000, clock });
+
+// The cached store is a Store like any other: it passes the same contract, on both adapters.
+storeContract('cached memory', async () => {
+  const store = cached(new MemoryStore());
+  await store.init();
+  return { store, cleanup: () => store.close() };
+});
+if (mongoTestUri()) {
+  storeContract('cached mongodb', async () => {
+    const { store: inner, cleanup } = await makeMongoTestStore();
+    return { store: cached(inner), cleanup };
+  });
+}
+
+/** A store behind a cache, and a clock that moves only when told. */
+async function setup() {
+  const clock = new FixedClock(Date.now());
+  const inner = new MemoryStore();
+  const store = new CachedStore(inner, { ttlSeconds: 5, maxEntries: 1000, clock });
+  return { clock, inner, store };
+}
+
+test('lru: evicts the least recently used entry and never returns an expired one', (t) => {
+  const lru = new ExpiringLru<string, number>(2);
+  lru.set('a', 1, 1000);
+  lru.set('b', 2, 1000);
+  t.is(lru.get('a', 0), 1); // a is now the most recent
+  lru.set('c', 3, 1000);
+  t.is(lru.get('b', 0), undefined);
+  t.is(lru.get('a', 0), 1);
+  t.is(lru.get('c', 999), 3);
+  t.is(lru.get('c', 1000), undefined, 'expired at its expiry time');
+  t.is(lru.size, 1);
+});
+
+test('cached: a second read is served from the cache, not the store', async (t) => {
+  const { inner, store } = await setup();
+  const grant = makeGrant();
+  await inner.grants.insert(grant);
+  let reads = 0;
+  const findById = inner.grants.findById.bind(inner.grants);
+  inner.grants.findById = async (id) => {
+    reads += 1;
+    return findById(id);
+  };
+  t.deepEqual(await store.grants.findById(grant.id), grant);
+  t.deepEqual(await store.grants.findById(grant.id), grant);
+  t.is(reads, 1);
+});
+
+test('cached: revoke through the cache is seen at once, by id and by token hash', async (t) => {
+  const { store } = await setup();
+  const grant = makeOpaqueGrant();
+  await store.grants.insert(grant);
+  t.is((await store.grants.findById(grant.id))?.revokedAt, null);
+  t.is((await store.grants.findByTokenHash(grant.tokenHash!))?.revokedAt, null);
+  const at = new Date();
+  t.true(await store.grants.revoke(grant.id, at));
+  t.deepEqual((await store.grants.findById(grant.id))?.revokedAt, at);
+  t.deepEqual((await store.grants.findByTokenHash(grant.tokenHash!))?.revokedAt, at);
+});
+
+test('cached: revokeByCustomer and customer upsert through the cache are seen at once', async (t) => {
+  const { store } = await setup();
+  const customer = makeCustomer();
+  const grants = [makeGrant({ customerId: customer.id }), makeOpaqueGrant({ customerId: customer.id })];
+  await store.customers.upsert(customer);
+  for (const g of grants) await store.grants.insert(g);
+  for (const g of grants) t.is((await store.grants.findById(g.id))?.revokedAt, null);
+  t.is((await store.customers.findById(customer.id))?.status, 'active');
+
+  t.is(await store.grants.revokeByCustomer(customer.id, new Date()), 2);
+  for (const g of grants) t.not((await store.grants.findById(g.id))?.revokedAt, null);
+  await store.customers.upsert({ ...customer, status: 'disabled' });
+  t.is((await store.customers.findById(customer.id))?.status, 'disabled');
+});
+
+test('cached: a write made elsewhere is seen once the staleness bound has passed, not before', async (t) => {
+  const { clock, inner, store } = await setup();
+  const grant = makeGrant();
+  const customer = makeCustomer();
+  const client = makeClient();
+  await inner.grants.insert(grant);
+  await inner.customers.upsert(customer);
+  await inner.clients.insert(client);
+  await store.grants.findById(grant.id);
+  await store.customers.findById(customer.id);
+  await store.clients.findById(client.id);
+
+  // Another process writes the database directly.
+  await inner.grants.revoke(grant.id, new Date());
+  await inner.customers.upsert({ ...customer, status: 'disabled' });
+  clock.advance(4.9);
+  t.is((await store.grants.findById(grant.id))?.revokedAt, null, 'within the bound the cached record may be served');
+  t.is((await store.customers.findById(customer.id))?.status, 'active');
+  clock.advance(0.1);
+  t.not((await store.grants.findById(grant.id))?.revokedAt, null);
+  t.is((await store.customers.findById(customer.id))?.status, 'disabled');
+});
+
+test('cached: a grant is never cached past its expiry', async (t) => {
+  const { clock, inner, store } = await setup();
+  const grant = makeGrant({ expiresAt: new Date(clock.now().getTime() + 2000) });
+  await inner.grants.insert(grant);
+  await store.grants.findById(grant.id);
+  clock.advance(2);
+  await inner.grants.deleteExpired(new Date(clock.now().getTime() + 1));
+  t.is(await store.grants.findById(grant.id), null, 'read again from the store once expired');
+});
+
+test('cached: absent records are not cached', async (t) => {
+  const { inner, store } = await setup();
+  const grant = makeGrant();
+  t.is(await store.grants.findById(grant.id), null);
+  await inner.grants.insert(grant);
+  t.deepEqual(await store.grants.findById(grant.id), grant);
+});
+
+test('cached: a read that raced an invalidation does not fill the cache with the old record', async (t) => {
+  const { inner, store } = await setup();
+  const grant = makeGrant();
+  await inner.grants.insert(grant);
+  const findById = inner.grants.findById.bind(inner.grants);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  inner.grants.findById = async (id) => {
+    const old = await findById(id);
+    await gate; // the old record is in hand when the revocation lands
+    return old;
+  };
+  const slowRead = store.grants.findById(grant.id);
+  await store.grants.revoke(grant.id, new Date());
+  release();
+  t.is((await slowRead)?.revokedAt, null);
+  inner.grants.findById = findById;
+  t.not((await store.grants.findById(grant.id))?.revokedAt, null);
+});
+
+test('cached: returned records are copies of the cached ones', async (t) => {
+  const { store } = await setup();
+  const client = makeClient({ siteIds: ['a'] });
+  await store.clients.insert(client);
+  const first = await store.clients.findById(client.id);
+  first!.siteIds!.push('b');
+  t.deepEqual((await store.clients.findById(client.id))?.siteIds, ['a']);
+});
+
+/** node:cluster's primary and two workers, wired through in-process IPC stand-ins. */
+function fakeCluster(count: number) {
+  const primary = new EventEmitter() as EventEmitter & { workers: Record<number, unknown> };
+  primary.workers = {};
+  const procs: NodeJS.Process[] = [];
+  for (let id = 1; id <= count; id++) {
+    const proc = new EventEmitter() as unknown as NodeJS.Process & EventEmitter;
+    const worker = Object.assign(new EventEmitter(), {
+      id,
+      isConnected: () => true,
+      send: (message: unknown) => setImmediate(() => proc.emit('message', message)),
+    });
+    proc.send = ((message: unknown) => {
+      setImmediate(() => primary.emit('message', worker, message));
+      return true;
+    }) as NodeJS.Process['send'];
+    primary.workers[id] = worker;
+    procs.push(proc);
+  }
+  relayInvalidations(primary as unknown as Cluster);
+  return procs;
+}
+
+test('cluster: a revocation in one worker is applied by the others before it returns', async (t) => {
+  const [procA, procB] = fakeCluster(2);
+  const shared = new MemoryStore(); // stands for the one MongoDB both workers use
+  const a = new CachedStore(shared, { ttlSeconds: 60, maxEntries: 100, clock: systemClock, bus: workerBus({ proc: procA }) });
+  const b = new CachedStore(shared, { ttlSeconds: 60, maxEntries: 100, clock: systemClock, bus: workerBus({ proc: procB }) });
+  const customer = makeCustomer();
+  const grant = makeGrant({ customerId: customer.id });
+  await a.grants.insert(grant);
+  await a.customers.upsert(customer);
+  t.is((await b.grants.findById(grant.id))?.revokedAt, null);
+  t.is((await b.customers.findById(customer.id))?.status, 'active');
+
+  await a.grants.revoke(grant.id, new Date());
+  t.not((await b.grants.findById(grant.id))?.revokedAt, null, 'worker B forgot the grant');
+  await a.customers.upsert({ ...customer, status: 'disabled' });
+  t.is((await b.customers.findById(customer.id))?.status, 'disabled', 'worker B forgot the customer');
+});
+
+test('cluster: publish does not hang when no worker answers', async (t) => {
+  const proc = Object.assign(new EventEmitter(), { send: () => true }) as unknown as NodeJS.Process;
+  const bus = workerBus({ proc, timeoutMs: 50 });
+  const started = Date.now();
+  await bus.publish({ kind: 'grant', id: 'g1' });
+  t.true(Date.now() - started < 1000);
+});
+
+test('cached: concurrent misses of one record share a single store read, and each caller gets its own copy', async (t) => {
+  const { inner, store } = await setup();
+  const grant = makeOpaqueGrant();
+  await inner.grants.insert(grant);
+  let reads = 0;
+  const findByTokenHash = inner.grants.findByTokenHash.bind(inner.grants);
+  inner.grants.findByTokenHash = async (hash) => {
+    reads += 1;
+    return findByTokenHash(hash);
+  };
+  const found = await Promise.all(Array.from({ length: 20 }, () => store.grants.findByTokenHash(grant.tokenHash!)));
+  t.is(reads, 1);
+  for (const g of found) t.deepEqual(g, grant);
+  t.not(found[0], found[1]);
+});
+
+test('cached: every lookup is reported as a hit or a miss', async (t) => {
+  const inner = new MemoryStore();
+  const seen: string[] = [];
+  const store = new CachedStore(inner, { ttlSeconds: 5, maxEntries: 10, clock: systemClock, onLookup: (cache, hit) => seen.push(`${cache}:${hit ? 'hit' : 'miss'}`) });
+  const customer = makeCustomer();
+  await inner.customers.upsert(customer);
+  await store.customers.findById(customer.id);
+  await store.customers.findById(customer.id);
+  await store.grants.findById('missing');
+  t.deepEqual(seen, ['customers:miss', 'customers:hit', 'grants:miss']);
+});
+
+if (mongoTestUri()) {
+  test('change feed: used where the server has change streams, otherwise one line says the staleness bound applies', async (t) => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        callback();
+      },
+    });
+    const { store, dbName, cleanup } = await makeMongoTestStore();
+    t.teardown(cleanup);
+    const events: Invalidation[] = [];
+    const feed = await openChangeFeed({ uri: mongoTestUri()!, dbName, logger: createLogger({ destination }), ttlSeconds: 5, onInvalidation: (e) => events.push(e) });
+    t.teardown(() => feed.close());
+    if (!feed.active) {
+      const warned = lines.filter((l) => l.level === 'warn');
+      t.is(warned.length, 1);
+      t.regex(String(warned[0]!.msg), /change streams are unavailable on this server.*staleness bound \(5 s\)/);
+      return;
+    }
+    // A replica set: a direct write is reported as an invalidation of that grant.
+    const grant = makeGrant();
+    await store.grants.insert(grant);
+    await store.grants.revoke(grant.id, new Date());
+    const deadline = Date.now() + 5000;
+    while (!events.some((e) => e.kind === 'grant' && e.id === grant.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    t.true(events.some((e) => e.kind === 'grant' && e.id === grant.id));
+  });
+}
