@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { createCaches } from './cache/index.js';
 import { relayInvalidations, workerBus } from './cache/cluster-bus.js';
 import { localBus } from './cache/invalidation.js';
-import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { loadConfigOrExit, type Config } from './config/index.js';
 import { createApp } from './http/app.js';
 import { KeyFileError, loadOrCreateKeyRecords } from './keys/keystore.js';
 import { KeyFileReloader } from './keys/reload.js';
@@ -12,17 +12,6 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openRuntime } from './runtime.js';
 
-function readConfig(): Config {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
 
 const fatal = (logger: Logger, error: unknown): never => {
   const message = error instanceof KeyFileError || error instanceof Error ? error.message : String(error);
@@ -150,7 +139,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = loadConfigOrExit();
   const base = createLogger({ level: config.logLevel });
   // Each worker's lines say which worker wrote them.
   if (cluster.isWorker) return runServer(config, base.child({ worker: cluster.worker?.id }));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Config } from '../config/index.js';
+import { applyCustomerChanges } from '../core/customers.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { introspect } from '../core/introspect.js';
 import { clientAuthMethods } from '../http/client-auth.js';
@@ -258,14 +259,7 @@ const customersUpsert: Command = (args) => {
     needs: 'store',
     run: async (ctx, rt) => {
       const existing = await rt.store.customers.findById(customerId);
-      const customer: Customer = {
-        id: customerId,
-        status: status ?? existing?.status ?? 'active',
-        email: email !== undefined ? email : (existing?.email ?? null),
-        firstName: firstName !== undefined ? firstName : (existing?.firstName ?? null),
-        lastName: lastName !== undefined ? lastName : (existing?.lastName ?? null),
-        updatedAt: rt.clock.now(),
-      };
+      const customer = applyCustomerChanges(customerId, existing, { status, email, firstName, lastName }, rt.clock.now());
       await rt.store.customers.upsert(customer);
       ctx.audit('customer.upserted', { customer_id: customerId, status: customer.status });
       ctx.print(customerView(customer));

@@ -1,23 +1,12 @@
 import { pino } from 'pino';
-import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { loadConfigOrExit } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { openRuntime } from '../runtime.js';
 import { runCli, type CliRuntime } from './commands.js';
 
-function configOrExit(): Config {
-  try {
-    return loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
 
 async function main(): Promise<number> {
-  const config = configOrExit();
+  const config = loadConfigOrExit();
   // stdout carries only the command's JSON, so logs go to stderr, written synchronously so none is lost on exit.
   const logger = createLogger({ level: config.logLevel, destination: pino.destination({ dest: 2, sync: true }) });
   const open = async (): Promise<CliRuntime> => {

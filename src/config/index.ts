@@ -205,3 +205,16 @@ export function loadConfig(env: ConfigInput | NodeJS.ProcessEnv = process.env): 
     rateLimitWindowSeconds: c.RATE_LIMIT_WINDOW_SECONDS,
   };
 }
+
+/** For process entry points: a wrong setting stops start-up with one line on stderr, exit 2. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

@@ -8,7 +8,7 @@ import { createApp } from '../../src/http/app.js';
 import { generateKeyRecord, KeyStore, type KeyRecord } from '../../src/keys/keystore.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { Store } from '../../src/store/types.js';
+import { StoreUnavailableError, type Store } from '../../src/store/types.js';
 import { makeMongoTestStore, mongoRequired, mongoTestUri } from './mongo.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
@@ -140,4 +140,19 @@ export async function standardSetup(s: TestServer, client: Record<string, unknow
   await s.admin.upsertCustomer('c1', { email: 'ada@example.test' });
   const jwt = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a' });
   return { clientId: c.client_id, secret: c.client_secret, auth: basic(c.client_id, c.client_secret), token: jwt.auth_token, jti: jwt.jti };
+}
+
+/** A memory store whose every call fails as a down database would. */
+export function downStore(): MemoryStore {
+  const store = new MemoryStore({ logger: silentLogger() });
+  const fail = async () => {
+    throw new StoreUnavailableError('down');
+  };
+  store.ping = fail;
+  for (const part of [store.grants, store.customers, store.clients]) {
+    for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(part))) {
+      if (key !== 'constructor') (part as unknown as Record<string, unknown>)[key] = fail;
+    }
+  }
+  return store;
 }

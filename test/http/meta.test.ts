@@ -1,9 +1,6 @@
 import test from 'ava';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { MemoryStore } from '../../src/store/memory.js';
-import { silentLogger } from '../../src/log.js';
-import { StoreUnavailableError } from '../../src/store/types.js';
-import { apiTest, ISSUER, standardSetup, startTestServer } from '../helpers/app.js';
+import { apiTest, downStore, ISSUER, standardSetup, startTestServer } from '../helpers/app.js';
 
 apiTest('discovery metadata follows RFC 8414', async (t, s) => {
   const res = await s.request.get('/.well-known/oauth-authorization-server');
@@ -61,20 +58,6 @@ apiTest('unknown paths are JSON 404s', async (t, s) => {
   t.deepEqual(res.body, { error: 'not_found', error_description: 'no such endpoint' });
 });
 
-/** A memory store whose every call fails as a down database would. */
-function downStore(): MemoryStore {
-  const store = new MemoryStore({ logger: silentLogger() });
-  const fail = async () => {
-    throw new StoreUnavailableError('down');
-  };
-  store.ping = fail;
-  for (const part of [store.grants, store.customers, store.clients]) {
-    for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(part))) {
-      if (key !== 'constructor') (part as unknown as Record<string, unknown>)[key] = fail;
-    }
-  }
-  return store;
-}
 
 test('when the store is down: readyz 503, introspection 503 temporarily_unavailable', async (t) => {
   const store = downStore();

@@ -9,8 +9,7 @@ import { openApiDocument } from '../../src/http/openapi.js';
 import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { StoreUnavailableError } from '../../src/store/types.js';
-import { ADMIN_TOKEN, apiTest, basic, ISSUER, START, standardSetup, startTestServer, type TestServer } from '../helpers/app.js';
+import { ADMIN_TOKEN, apiTest, basic, downStore, ISSUER, START, standardSetup, startTestServer, type TestServer } from '../helpers/app.js';
 import { appRoutes, Conformance } from '../helpers/openapi.js';
 
 type Json = Record<string, unknown>;
@@ -243,20 +242,6 @@ apiTest('admin answers match the document', async (t, s) => {
   conformance.check(t, 'get', '/admin/clients', unauthorized);
 });
 
-/** A memory store whose every call fails as a down database would. */
-function downStore(): MemoryStore {
-  const store = new MemoryStore({ logger: silentLogger() });
-  const fail = async () => {
-    throw new StoreUnavailableError('down');
-  };
-  store.ping = fail;
-  for (const part of [store.grants, store.customers, store.clients]) {
-    for (const key of Object.getOwnPropertyNames(Object.getPrototypeOf(part))) {
-      if (key !== 'constructor') (part as unknown as Record<string, unknown>)[key] = fail;
-    }
-  }
-  return store;
-}
 
 test('503 answers match the document', async (t) => {
   const s = await startTestServer(downStore());

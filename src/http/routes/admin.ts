@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
+import { applyCustomerChanges } from '../../core/customers.js';
 import { introspect } from '../../core/introspect.js';
 import { issueToken } from '../../tokens/issue.js';
 import type { ApiClient, ClientAuthMethod, Customer } from '../../store/types.js';
@@ -130,14 +131,12 @@ export function adminRoutes(deps: AppDeps, adminToken: string): Router<AppState>
     const customerId = parse(id, ctx.params.id);
     const b = parse(customerBody, ctx.state.json);
     const existing = await store.customers.findById(customerId);
-    const customer: Customer = {
-      id: customerId,
-      status: b.status ?? existing?.status ?? 'active',
-      email: b.email !== undefined ? b.email : (existing?.email ?? null),
-      firstName: b.first_name !== undefined ? b.first_name : (existing?.firstName ?? null),
-      lastName: b.last_name !== undefined ? b.last_name : (existing?.lastName ?? null),
-      updatedAt: clock.now(),
-    };
+    const customer = applyCustomerChanges(
+      customerId,
+      existing,
+      { status: b.status, email: b.email, firstName: b.first_name, lastName: b.last_name },
+      clock.now(),
+    );
     await store.customers.upsert(customer);
     audit('customer.upserted', { customer_id: customerId, status: customer.status });
     ctx.status = existing ? 200 : 201;
