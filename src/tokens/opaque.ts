@@ -23,5 +23,10 @@ export function hashToken(token: string): string {
 
 /** Identifiers (`jti`, client ids): 128 random bits, base64url. */
 export function randomId(bytes = 16): string {
-  return randomBytes(bytes).toString('base64url');
+  // Never a leading "-": an id like "-ll9c..." reads as an option to every
+  // command-line tool (ours included). Drawing again costs under 0.03 bits.
+  for (;;) {
+    const id = randomBytes(bytes).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
