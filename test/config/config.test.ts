@@ -1,0 +1,49 @@
+import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+
+test('defaults: embedded store, issuer from the port, ES256, 30 s skew', (t) => {
+  const c = loadConfig({});
+  t.is(c.mongodbUri, null);
+  t.is(c.issuer, 'http://localhost:3000');
+  t.is(c.audience, c.issuer);
+  t.is(c.signingAlg, 'ES256');
+  t.is(c.clockSkewSeconds, 30);
+  t.is(c.adminToken, null);
+});
+
+test('the documented file form (config/example.json) loads, and the environment overrides it', (t) => {
+  const c = loadConfig({ CONFIG_FILE: 'config/example.json', PORT: '4000', LOG_LEVEL: '' });
+  t.is(c.issuer, 'https://login.example.com');
+  t.is(c.mongodbUri, 'mongodb://127.0.0.1:27017/open_login?replicaSet=rs0');
+  t.is(c.port, 4000);
+  t.is(c.logLevel, 'info', 'an empty value counts as unset');
+});
+
+test('a wrong setting is one line naming it', (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: '70000' }, /^PORT: must be at most 65535$/],
+    [{ PORT: 'abc' }, /^PORT: /],
+    [{ ISSUER: 'ftp://x' }, /^ISSUER: must be an http\(s\) URL$/],
+    [{ MONGODB_URI: 'postgres://x' }, /^MONGODB_URI: /],
+    [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN: must be at least 32 characters/],
+    [{ SIGNING_ALG: 'none' }, /^SIGNING_ALG: /],
+    [{ DEFAULT_TOKEN_TTL_SECONDS: '100', MAX_TOKEN_TTL_SECONDS: '10' }, /^DEFAULT_TOKEN_TTL_SECONDS: must not exceed MAX_TOKEN_TTL_SECONDS$/],
+  ];
+  for (const [env, message] of cases) {
+    const error = t.throws(() => loadConfig(env), { instanceOf: ConfigError }, JSON.stringify(env));
+    t.regex(error.message, message);
+    t.false(error.message.includes('\n'));
+  }
+});
+
+test('a config file with an unknown key or bad JSON is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'open-login-config-'));
+  writeFileSync(join(dir, 'unknown.json'), JSON.stringify({ PORTT: 1 }));
+  writeFileSync(join(dir, 'bad.json'), '{');
+  t.throws(() => loadConfig({ CONFIG_FILE: join(dir, 'unknown.json') }), { message: /unknown setting PORTT/ });
+  t.throws(() => loadConfig({ CONFIG_FILE: join(dir, 'bad.json') }), { message: /not valid JSON/ });
+  t.throws(() => loadConfig({ CONFIG_FILE: join(dir, 'missing.json') }), { message: /cannot be read \(ENOENT\)/ });
+});
