@@ -244,6 +244,14 @@ const clientsList: Command = (args) => {
 
 // ---- customers ----
 
+/** Stores a customer, writes the audit line the admin API writes, prints it. */
+async function saveCustomer(ctx: Context, rt: CliRuntime, customer: Customer): Promise<number> {
+  await rt.store.customers.upsert(customer);
+  ctx.audit('customer.upserted', { customer_id: customer.id, status: customer.status });
+  ctx.print(customerView(customer));
+  return 0;
+}
+
 const customersUpsert: Command = (args) => {
   const { values, positionals } = parse(
     args,
@@ -259,11 +267,7 @@ const customersUpsert: Command = (args) => {
     needs: 'store',
     run: async (ctx, rt) => {
       const existing = await rt.store.customers.findById(customerId);
-      const customer = applyCustomerChanges(customerId, existing, { status, email, firstName, lastName }, rt.clock.now());
-      await rt.store.customers.upsert(customer);
-      ctx.audit('customer.upserted', { customer_id: customerId, status: customer.status });
-      ctx.print(customerView(customer));
-      return 0;
+      return saveCustomer(ctx, rt, applyCustomerChanges(customerId, existing, { status, email, firstName, lastName }, rt.clock.now()));
     },
   };
 };
@@ -277,11 +281,7 @@ const customersDisable: Command = (args) => {
       // Creating a disabled record for a mistyped id would look like success and block nobody.
       const existing = await rt.store.customers.findById(customerId);
       if (!existing) throw new CommandFailed(`no such customer: ${customerId}`);
-      const customer: Customer = { ...existing, status: 'disabled', updatedAt: rt.clock.now() };
-      await rt.store.customers.upsert(customer);
-      ctx.audit('customer.upserted', { customer_id: customerId, status: customer.status });
-      ctx.print(customerView(customer));
-      return 0;
+      return saveCustomer(ctx, rt, applyCustomerChanges(customerId, existing, { status: 'disabled' }, rt.clock.now()));
     },
   };
 };

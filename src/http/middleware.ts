@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Middleware, ParameterizedContext } from 'koa';
 import getRawBody from 'raw-body';
 import type { Logger } from '../log.js';
@@ -205,4 +205,18 @@ export function jsonBody(limit: number): AppMiddleware {
 /** A parameter name as it may appear in an error description. */
 export function safeName(name: string): string {
   return /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? name : '(unnamed)';
+}
+
+/**
+ * A check of `Authorization: Bearer <secret>` against a configured secret.
+ * SHA-256 digests have equal length, so the comparison is constant-time
+ * whatever was presented.
+ */
+export function bearerSecretCheck(secret: string): (authorization: string) => boolean {
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  const expected = digest(secret);
+  return (authorization) => {
+    const match = /^Bearer (.+)$/i.exec(authorization);
+    return match !== null && timingSafeEqual(digest(match[1]!.trim()), expected);
+  };
 }

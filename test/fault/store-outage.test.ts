@@ -37,7 +37,8 @@ interface Setup {
   slowest503: number;
 }
 
-async function setUp(options: { cacheTtlSeconds?: number } = {}): Promise<Setup> {
+/** A private FerretDB, a MongoStore on it and the app; all torn down when the test ends. */
+async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number } = {}): Promise<Setup> {
   const db = await PrivateFerretDb.start();
   // Retention far beyond the fixed test clock, so the in-process sweeper (real time) leaves the grants alone.
   const store = new MongoStore({ uri: db.uri, dbName: 'fault', timeoutMs: STORE_TIMEOUT_MS, grantRetentionSeconds: 10 * 365 * 86_400, logger: silentLogger() });
@@ -69,6 +70,11 @@ async function setUp(options: { cacheTtlSeconds?: number } = {}): Promise<Setup>
   const auth = basic(client.client_id, client.client_secret);
   const rev = await s.request.post('/revoke').set('Authorization', auth).type('form').send({ token: revoked });
   if (rev.status !== 200) throw new Error(`revoke before the outage: ${rev.status}`);
+  t.teardown(async () => {
+    await s.close();
+    await store.close().catch(() => undefined);
+    await db.destroy();
+  });
   return { db, store, s, auth, jwt, opaque, revoked, answers: [], slowest503: 0 };
 }
 
@@ -136,12 +142,7 @@ async function expectHealthy(t: ExecutionContext, x: Setup, phase: string): Prom
 function registerFaultSuite(): void {
   test.serial('the store hangs, dies and comes back: 503 within the bound, never a verdict, recovery without a restart', async (t) => {
     t.timeout(60_000);
-    const x = await setUp();
-    t.teardown(async () => {
-      await x.s.close();
-      await x.store.close().catch(() => undefined);
-      await x.db.destroy();
-    });
+    const x = await setUp(t);
     await expectHealthy(t, x, 'before');
 
     // A server that accepts but never answers: only the client-side deadline can end the wait.
@@ -178,12 +179,7 @@ function registerFaultSuite(): void {
   test.serial('with the read-through cache, an outage serves cached verdicts for at most CACHE_TTL_SECONDS, then 503', async (t) => {
     t.timeout(60_000);
     const ttl = 5;
-    const x = await setUp({ cacheTtlSeconds: ttl });
-    t.teardown(async () => {
-      await x.s.close();
-      await x.store.close().catch(() => undefined);
-      await x.db.destroy();
-    });
+    const x = await setUp(t, { cacheTtlSeconds: ttl });
     t.true((await introspect(x, x.jwt)).res.body.active, 'primes the cache');
     await x.db.kill();
     x.s.clock.advance(ttl - 1);
@@ -201,12 +197,7 @@ function registerFaultSuite(): void {
 
   test.serial('a revocation made during an outage fails with 503 and the token stays active: no silent loss', async (t) => {
     t.timeout(60_000);
-    const x = await setUp();
-    t.teardown(async () => {
-      await x.s.close();
-      await x.store.close().catch(() => undefined);
-      await x.db.destroy();
-    });
+    const x = await setUp(t);
     await x.db.kill();
     const { res } = await revoke(x, x.opaque);
     t.is(res.status, 503, 'the caller learns the revocation did not happen and can retry');

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { z } from 'zod';
 import { applyCustomerChanges } from '../../core/customers.js';
@@ -9,7 +8,7 @@ import { clientAuthMethods } from '../client-auth.js';
 import { buildClient, ClientRegistrationError, clientMetadata, registrationResponse } from '../client-registration.js';
 import { introspectionDeps, type AppDeps } from '../deps.js';
 import { InvalidAdminToken, InvalidRequest, NotFound } from '../errors.js';
-import { jsonBody, type AppMiddleware, type AppState } from '../middleware.js';
+import { bearerSecretCheck, jsonBody, type AppMiddleware, type AppState } from '../middleware.js';
 
 /** Identifiers from the platform: printable, short, no operators or paths. */
 export const idPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -56,14 +55,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-/** Bearer ADMIN_TOKEN, compared in constant time (digests have equal length). */
+/** Bearer ADMIN_TOKEN, compared in constant time. */
 function adminAuthentication(deps: AppDeps, adminToken: string): AppMiddleware {
-  const expected = sha256(adminToken);
+  const isAdmin = bearerSecretCheck(adminToken);
   return async (ctx, next) => {
-    const match = /^Bearer (.+)$/i.exec(ctx.get('Authorization'));
-    if (!match || !timingSafeEqual(sha256(match[1]!.trim()), expected)) {
+    if (!isAdmin(ctx.get('Authorization'))) {
       deps.logger.warn({ event: 'admin.auth_failed', req_id: ctx.state.requestId, ip: ctx.ip }, 'audit');
       throw new InvalidAdminToken();
     }

@@ -1,9 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import { instrumentStore, Metrics, UNMATCHED_ROUTE } from '../../metrics.js';
 import type { Store } from '../../store/types.js';
 import { OAuthError } from '../errors.js';
-import type { AppMiddleware, AppState } from '../middleware.js';
+import { bearerSecretCheck, type AppMiddleware, type AppState } from '../middleware.js';
 
 /** Endpoints whose verdicts are counted by reason and client. */
 const VERDICT_ENDPOINTS: Record<string, string> = {
@@ -46,17 +45,13 @@ function routeTemplate(layers: Layer[]): string {
   return UNMATCHED_ROUTE;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-
 /** `GET /metrics`: Prometheus text format; behind `Bearer METRICS_TOKEN` when one is set. */
 export function metricsRoutes(metrics: Metrics, metricsToken: string | null): Router<AppState> {
   const router = new Router<AppState>();
-  const expected = metricsToken === null ? null : sha256(metricsToken);
+  const isScraper = metricsToken === null ? null : bearerSecretCheck(metricsToken);
   router.get('/metrics', async (ctx) => {
-    if (expected) {
-      const match = /^Bearer (.+)$/i.exec(ctx.get('Authorization'));
-      // Digests have equal length, so the comparison is constant-time.
-      if (!match || !timingSafeEqual(sha256(match[1]!.trim()), expected)) {
+    if (isScraper) {
+      if (!isScraper(ctx.get('Authorization'))) {
         throw new OAuthError('invalid_token', 'a valid metrics bearer token is required', 401, {
           'WWW-Authenticate': 'Bearer realm="open-login-metrics", error="invalid_token"',
         });
