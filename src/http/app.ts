@@ -1,4 +1,7 @@
+import type { RequestListener } from 'node:http';
 import Koa from 'koa';
+import { ClientAuthenticator } from './client-auth.js';
+import { INTROSPECTION_ROUTE, introspectionEndpoint, isIntrospectionUrl } from './introspection-endpoint.js';
 import type { AppDeps } from './deps.js';
 import { errorHandler, noStore, requestLog, type AppState } from './middleware.js';
 import { adminRoutes } from './routes/admin.js';
@@ -10,11 +13,21 @@ import { RateLimits } from './rate-limit.js';
 
 export type { AppDeps } from './deps.js';
 
+/** The HTTP application: a node:http request listener. */
+export interface HttpApp {
+  callback(): RequestListener;
+  /** Every method and path template served (`GET /admin/clients/:id`); HEAD is implied by GET. */
+  routes(): string[];
+}
+
 /**
  * Builds the HTTP application from its dependencies. Nothing is read from
  * the environment here, so tests and benchmarks build exactly what they need.
+ *
+ * `POST /introspect` is served on node:http directly (introspection-endpoint.ts);
+ * every other endpoint by Koa.
  */
-export function createApp(appDeps: AppDeps): Koa<AppState> {
+export function createApp(appDeps: AppDeps): HttpApp {
   const deps = withMetrics(appDeps);
   const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
   // Errors are rendered by errorHandler; Koa's own printer would log bodies of errors we expect.
@@ -26,12 +39,20 @@ export function createApp(appDeps: AppDeps): Koa<AppState> {
   const limits = new RateLimits({ config: deps.config, clock: deps.clock, logger: deps.logger, metrics: deps.metrics });
   app.use(limits.authFailureGuard());
 
-  const routers = [oauthRoutes(deps, limits), metaRoutes(deps)];
+  const authenticator = new ClientAuthenticator(deps);
+  const routers = [oauthRoutes(deps, limits, authenticator), metaRoutes(deps)];
   if (deps.config.adminToken) routers.push(adminRoutes(deps, deps.config.adminToken));
   routers.push(metricsRoutes(deps.metrics, deps.config.metricsToken), docsRoutes(deps));
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  return app;
+  const introspection = introspectionEndpoint(deps, limits, authenticator);
+  const rest = app.callback();
+  const listener: RequestListener = (req, res) => (isIntrospectionUrl(req.url) ? introspection(req, res) : rest(req, res));
+  const routes = [`POST ${INTROSPECTION_ROUTE}`];
+  for (const router of routers) {
+    for (const layer of router.stack) for (const method of layer.methods) if (method !== 'HEAD') routes.push(`${method} ${layer.path}`);
+  }
+  return { callback: () => listener, routes: () => [...routes] };
 }

@@ -1,6 +1,8 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Middleware, ParameterizedContext } from 'koa';
+import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
+import typeis from 'type-is';
 import type { Logger } from '../log.js';
 import { StoreUnavailableError, type ApiClient } from '../store/types.js';
 import { InvalidRequest, OAuthError, TemporarilyUnavailable } from './errors.js';
@@ -38,22 +40,33 @@ export function errorHandler(logger: Logger): AppMiddleware {
         throw new OAuthError('invalid_request', 'method not allowed on this endpoint', 405);
       }
     } catch (caught) {
-      let error: OAuthError;
-      if (caught instanceof OAuthError) error = caught;
-      else if (caught instanceof StoreUnavailableError) {
-        logger.warn({ req_id: ctx.state.requestId, err_name: caught.name, err: caught.message }, 'store unavailable');
-        error = new TemporarilyUnavailable();
-      } else if (isClientHttpError(caught)) {
-        error = new InvalidRequest(caught.expose ? caught.message : 'bad request', caught.status);
-      } else {
-        logger.error({ req_id: ctx.state.requestId, err: caught }, 'unhandled error');
-        error = new OAuthError('server_error', 'internal error', 500);
-      }
+      const error = toOAuthError(caught, logger, ctx.state.requestId);
       ctx.status = error.status;
       ctx.set(error.headers);
-      ctx.body = { error: error.error, error_description: error.description };
+      ctx.body = errorBody(error);
     }
   };
+}
+
+/**
+ * What a failure is answered with. Store faults become 503
+ * `temporarily_unavailable`; anything unexpected becomes a 500 `server_error`
+ * and is logged (the error, never the request body).
+ */
+export function toOAuthError(caught: unknown, logger: Logger, requestId: string | undefined): OAuthError {
+  if (caught instanceof OAuthError) return caught;
+  if (caught instanceof StoreUnavailableError) {
+    logger.warn({ req_id: requestId, err_name: caught.name, err: caught.message }, 'store unavailable');
+    return new TemporarilyUnavailable();
+  }
+  if (isClientHttpError(caught)) return new InvalidRequest(caught.expose ? caught.message : 'bad request', caught.status);
+  logger.error({ req_id: requestId, err: caught }, 'unhandled error');
+  return new OAuthError('server_error', 'internal error', 500);
+}
+
+/** RFC 6749 §5.2 error JSON. */
+export function errorBody(error: OAuthError): { error: string; error_description: string } {
+  return { error: error.error, error_description: error.description };
 }
 
 /** Errors from koa, raw-body and http-errors carry a 4xx `status`. */
@@ -66,10 +79,14 @@ function isClientHttpError(e: unknown): e is { status: number; expose?: boolean;
  * Token answers must never be cached by intermediaries (RFC 7662 §4 and
  * RFC 6749 §5.1); the same holds for every other answer here.
  */
+export const NO_STORE_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+  'X-Content-Type-Options': 'nosniff',
+};
+
 export const noStore: AppMiddleware = async (ctx, next) => {
-  ctx.set('Cache-Control', 'no-store');
-  ctx.set('Pragma', 'no-cache');
-  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.set(NO_STORE_HEADERS);
   await next();
 };
 
@@ -79,27 +96,56 @@ export const noStore: AppMiddleware = async (ctx, next) => {
  */
 export function requestLog(logger: Logger): AppMiddleware {
   return async (ctx, next) => {
-    const incoming = ctx.get('X-Request-Id');
-    ctx.state.requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestIdOf(ctx.get('X-Request-Id'));
     ctx.set('X-Request-Id', ctx.state.requestId);
     const started = process.hrtime.bigint();
     try {
       await next();
     } finally {
-      logger.info(
-        {
-          req_id: ctx.state.requestId,
-          method: ctx.method,
-          route: (ctx as { routerPath?: string }).routerPath ?? ctx.path,
-          status: ctx.status,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-          client_id: ctx.state.client?.id,
-          reason: ctx.state.reason,
-        },
-        'request',
-      );
+      logRequest(logger, {
+        requestId: ctx.state.requestId,
+        method: ctx.method,
+        route: (ctx as { routerPath?: string }).routerPath ?? ctx.path,
+        status: ctx.status,
+        started,
+        clientId: ctx.state.client?.id,
+        reason: ctx.state.reason,
+      });
     }
   };
+}
+
+/** The request's own id when it sent a well-formed `X-Request-Id`, else a new one. */
+export function requestIdOf(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** What the access log line of one request says. */
+export interface RequestLogLine {
+  requestId: string;
+  method: string;
+  /** The route template, never the raw path or query. */
+  route: string;
+  status: number;
+  /** `process.hrtime.bigint()` when the request arrived. */
+  started: bigint;
+  clientId: string | undefined;
+  reason: string | undefined;
+}
+
+export function logRequest(logger: Logger, line: RequestLogLine): void {
+  logger.info(
+    {
+      req_id: line.requestId,
+      method: line.method,
+      route: line.route,
+      status: line.status,
+      ms: Number(process.hrtime.bigint() - line.started) / 1e6,
+      client_id: line.clientId,
+      reason: line.reason,
+    },
+    'request',
+  );
 }
 
 /** A 4xx the error renderer shows as `invalid_request` with this message (as raw-body's errors). */
@@ -116,13 +162,12 @@ class BodyError extends Error {
  * costs less than raw-body's generic machinery, which still handles the rest
  * (chunked bodies, declared lengths over the limit).
  */
-async function readBody(ctx: AppContext, limit: number): Promise<string> {
-  const declared = ctx.get('Content-Length');
+export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = req.headers['content-length'];
   const length = declared && /^\d{1,9}$/.test(declared) ? Number(declared) : -1;
   if (length < 0 || length > limit) {
-    return getRawBody(ctx.req, { limit, encoding: 'utf8', length: declared || undefined });
+    return getRawBody(req, { limit, encoding: 'utf8', length: declared || undefined });
   }
-  const req = ctx.req;
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -156,11 +201,18 @@ async function readBody(ctx: AppContext, limit: number): Promise<string> {
 }
 
 /** Secrets and tokens belong in the body; in a URL they end up in access logs. */
-function refuseCredentialsInQuery(ctx: AppContext): void {
-  const q = ctx.request.query;
+export function refuseCredentialsInQuery(querystring: string): void {
+  if (querystring === '') return;
+  const query = new URLSearchParams(querystring);
   for (const name of ['token', 'client_secret', 'auth_token']) {
-    if (name in q) throw new InvalidRequest(`parameter ${name} must be sent in the request body, not the URL`);
+    if (query.has(name)) throw new InvalidRequest(`parameter ${name} must be sent in the request body, not the URL`);
   }
+}
+
+/** Whether the request has a body of this media type (as Koa's `ctx.is`). */
+export function hasBodyOfType(req: IncomingMessage, type: string): boolean {
+  // null: no body; false: another type.
+  return typeof typeis(req, [type]) === 'string';
 }
 
 /**
@@ -168,21 +220,26 @@ function refuseCredentialsInQuery(ctx: AppContext): void {
  * values. Repeated parameters are refused (RFC 6749 §3.2, RFC 7662 §2.1);
  * values are always strings, so nothing structured can reach a query.
  */
+export async function readForm(req: IncomingMessage, querystring: string, limit: number): Promise<Map<string, string>> {
+  refuseCredentialsInQuery(querystring);
+  if (!hasBodyOfType(req, FORM_TYPE)) throw new InvalidRequest(`content type must be ${FORM_TYPE}`);
+  const search = new URLSearchParams(await readBody(req, limit));
+  const params = new Map<string, string>();
+  let count = 0;
+  for (const [name, value] of search) {
+    if (++count > MAX_PARAMETERS) throw new InvalidRequest('too many parameters');
+    if (params.has(name)) throw new InvalidRequest(`parameter ${safeName(name)} is repeated`);
+    params.set(name, value);
+  }
+  return params;
+}
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** `readForm` as a middleware: the parameters go to `ctx.state.params`. */
 export function formBody(limit: number): AppMiddleware {
   return async (ctx, next) => {
-    refuseCredentialsInQuery(ctx);
-    if (!ctx.is('application/x-www-form-urlencoded')) {
-      throw new InvalidRequest('content type must be application/x-www-form-urlencoded');
-    }
-    const search = new URLSearchParams(await readBody(ctx, limit));
-    const params = new Map<string, string>();
-    let count = 0;
-    for (const [name, value] of search) {
-      if (++count > MAX_PARAMETERS) throw new InvalidRequest('too many parameters');
-      if (params.has(name)) throw new InvalidRequest(`parameter ${safeName(name)} is repeated`);
-      params.set(name, value);
-    }
-    ctx.state.params = params;
+    ctx.state.params = await readForm(ctx.req, ctx.querystring, limit);
     await next();
   };
 }
@@ -190,9 +247,9 @@ export function formBody(limit: number): AppMiddleware {
 /** An `application/json` body, parsed; its shape is checked by each route's schema. */
 export function jsonBody(limit: number): AppMiddleware {
   return async (ctx, next) => {
-    refuseCredentialsInQuery(ctx);
-    if (!ctx.is('application/json')) throw new InvalidRequest('content type must be application/json');
-    const text = await readBody(ctx, limit);
+    refuseCredentialsInQuery(ctx.querystring);
+    if (!hasBodyOfType(ctx.req, 'application/json')) throw new InvalidRequest('content type must be application/json');
+    const text = await readBody(ctx.req, limit);
     try {
       ctx.state.json = JSON.parse(text);
     } catch {

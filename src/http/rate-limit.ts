@@ -158,50 +158,69 @@ export class RateLimits {
   }
 
   /**
-   * Runs around everything that may authenticate a caller. An address with
-   * too many failures in the window gets 429 before any credential is
-   * checked (each refusal counts as a failure too, so hammering does not
-   * shorten the wait); a 401 from below counts as one failure.
+   * Runs around everything that may authenticate a caller (see
+   * `refuseFailingAddress` and `countAuthFailure`): a 401 from below counts
+   * as one failure of the address.
    */
   authFailureGuard(): AppMiddleware {
-    const policy = this.authFailures;
-    const windowMs = policy.windowSeconds * 1000;
     return async (ctx, next) => {
-      if (policy.limit === 0 || !authenticatesCaller(ctx)) return next();
-      const key = `auth_failures:${ctx.ip}`;
-      const nowMs = this.#clock.now().getTime();
-      const seen = await this.counter.peek(key, windowMs, nowMs);
-      if (seen.count >= policy.limit) {
-        const state = await this.counter.hit(key, windowMs, nowMs);
-        this.#refuse(ctx, policy, state, nowMs, { ip: ctx.ip }, 'too many failed authentication attempts from this address');
-      }
+      if (this.authFailures.limit === 0 || !authenticatesCaller(ctx)) return next();
+      await this.refuseFailingAddress(ctx.ip, ctx.state.requestId);
       try {
         await next();
       } catch (error) {
-        if (error instanceof OAuthError && error.status === 401) {
-          const failedAtMs = this.#clock.now().getTime();
-          const state = await this.counter.hit(key, windowMs, failedAtMs);
-          ctx.set(rateLimitHeaders(policy, state, failedAtMs));
-        }
+        if (error instanceof OAuthError && error.status === 401) ctx.set(await this.countAuthFailure(ctx.ip));
         throw error;
       }
     };
   }
 
   /**
-   * Counts one request of the authenticated client (`ctx.state.client`);
-   * over the budget, 429. Every answer carries the client's RateLimit fields.
+   * Before any credential is checked: an address with too many failures in
+   * the window gets 429 (each refusal counts as a failure too, so hammering
+   * does not shorten the wait).
    */
-  async chargeClient(ctx: AppContext): Promise<void> {
-    const policy = this.clientRequests;
-    const client = ctx.state.client;
-    if (policy.limit === 0 || !client) return;
+  async refuseFailingAddress(ip: string, requestId: string | undefined): Promise<void> {
+    const policy = this.authFailures;
+    if (policy.limit === 0) return;
+    const windowMs = policy.windowSeconds * 1000;
+    const key = `auth_failures:${ip}`;
     const nowMs = this.#clock.now().getTime();
-    const state = await this.counter.hit(`client:${client.id}`, policy.windowSeconds * 1000, nowMs);
-    if (state.count > policy.limit) {
-      this.#refuse(ctx, policy, state, nowMs, { client_id: client.id, ip: ctx.ip }, 'request budget of this client exhausted');
+    const seen = await this.counter.peek(key, windowMs, nowMs);
+    if (seen.count >= policy.limit) {
+      const state = await this.counter.hit(key, windowMs, nowMs);
+      this.#refuse(policy, state, nowMs, { ip, req_id: requestId }, 'too many failed authentication attempts from this address');
     }
-    ctx.set(rateLimitHeaders(policy, state, nowMs));
+  }
+
+  /** Counts one failed authentication of the address; returns the RateLimit fields for the 401. */
+  async countAuthFailure(ip: string): Promise<Record<string, string>> {
+    const policy = this.authFailures;
+    if (policy.limit === 0) return {};
+    const nowMs = this.#clock.now().getTime();
+    const state = await this.counter.hit(`auth_failures:${ip}`, policy.windowSeconds * 1000, nowMs);
+    return rateLimitHeaders(policy, state, nowMs);
+  }
+
+  /**
+   * Counts one request of an authenticated client; over the budget, 429.
+   * Returns the client's RateLimit fields, which every answer carries.
+   */
+  async charge(clientId: string, ip: string, requestId: string | undefined): Promise<Record<string, string>> {
+    const policy = this.clientRequests;
+    if (policy.limit === 0) return {};
+    const nowMs = this.#clock.now().getTime();
+    const state = await this.counter.hit(`client:${clientId}`, policy.windowSeconds * 1000, nowMs);
+    if (state.count > policy.limit) {
+      this.#refuse(policy, state, nowMs, { client_id: clientId, ip, req_id: requestId }, 'request budget of this client exhausted');
+    }
+    return rateLimitHeaders(policy, state, nowMs);
+  }
+
+  /** `charge` for the client of `ctx.state.client`, setting the fields on the answer. */
+  async chargeClient(ctx: AppContext): Promise<void> {
+    const client = ctx.state.client;
+    if (client) ctx.set(await this.charge(client.id, ctx.ip, ctx.state.requestId));
   }
 
   /** A middleware for route chains, after client authentication. */
@@ -212,11 +231,11 @@ export class RateLimits {
     };
   }
 
-  #refuse(ctx: AppContext, policy: RateLimitPolicy, state: WindowCount, nowMs: number, who: Record<string, unknown>, description: string): never {
+  #refuse(policy: RateLimitPolicy, state: WindowCount, nowMs: number, who: Record<string, unknown>, description: string): never {
     this.#metrics?.rateLimited(policy.name);
     // One audit line per key and window: the first refusal, not every one.
     if (state.count === policy.limit + 1) {
-      this.#logger.warn({ event: 'rate_limited', policy: policy.name, ...who, req_id: ctx.state.requestId, window_s: policy.windowSeconds }, 'audit');
+      this.#logger.warn({ event: 'rate_limited', policy: policy.name, ...who, window_s: policy.windowSeconds }, 'audit');
     }
     const headers = rateLimitHeaders(policy, state, nowMs);
     const retryAfter = Math.max(1, Math.ceil((state.resetAtMs - nowMs) / 1000));

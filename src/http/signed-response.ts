@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import accepts from 'accepts';
 import { SignJWT } from 'jose';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
@@ -5,7 +7,6 @@ import { toNumericDate } from '../core/clock.js';
 import type { KeyStore } from '../keys/keystore.js';
 import type { Logger } from '../log.js';
 import type { ApiClient } from '../store/types.js';
-import type { AppContext } from './middleware.js';
 
 /**
  * RFC 9701: introspection answers as a signed JWT.
@@ -34,8 +35,8 @@ export interface SignedResponseDeps {
 }
 
 /** Whether the request prefers the JWT answer to JSON (no Accept header, or a wildcard, means JSON). */
-export function asksForSignedAnswer(ctx: AppContext): boolean {
-  return ctx.accepts('application/json', INTROSPECTION_JWT_MEDIA_TYPE) === INTROSPECTION_JWT_MEDIA_TYPE;
+export function asksForSignedAnswer(req: IncomingMessage): boolean {
+  return accepts(req).type(['application/json', INTROSPECTION_JWT_MEDIA_TYPE]) === INTROSPECTION_JWT_MEDIA_TYPE;
 }
 
 export async function signIntrospectionResponse(answer: Record<string, unknown>, client: ApiClient, deps: SignedResponseDeps): Promise<string> {
@@ -57,14 +58,21 @@ export async function signIntrospectionResponse(answer: Record<string, unknown>,
     .sign(key);
 }
 
-/** Renders an introspection answer as JSON, or as a signed JWT when asked for and registered. */
-export async function renderIntrospectionResponse(ctx: AppContext, answer: Record<string, unknown>, client: ApiClient, deps: SignedResponseDeps): Promise<void> {
-  // The answer depends on Accept, so caches (were any to keep it) must key on it.
-  ctx.vary('Accept');
-  if (client.introspectionSignedResponseAlg && asksForSignedAnswer(ctx)) {
-    ctx.type = INTROSPECTION_JWT_MEDIA_TYPE;
-    ctx.body = await signIntrospectionResponse(answer, client, deps);
-    return;
+/**
+ * An introspection answer as JSON, or as a signed JWT when asked for and
+ * registered. The answer depends on Accept, so it carries `Vary: Accept`
+ * (for caches, were any to keep it).
+ */
+export async function renderIntrospectionResponse(
+  req: IncomingMessage,
+  answer: Record<string, unknown>,
+  client: ApiClient,
+  deps: SignedResponseDeps,
+): Promise<{ contentType: string; body: string }> {
+  if (client.introspectionSignedResponseAlg && asksForSignedAnswer(req)) {
+    return { contentType: INTROSPECTION_JWT_MEDIA_TYPE, body: await signIntrospectionResponse(answer, client, deps) };
   }
-  ctx.body = answer;
+  return { contentType: JSON_MEDIA_TYPE, body: JSON.stringify(answer) };
 }
+
+export const JSON_MEDIA_TYPE = 'application/json; charset=utf-8';

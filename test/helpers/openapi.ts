@@ -1,7 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
-import type Koa from 'koa';
+import type { HttpApp } from '../../src/http/app.js';
 import type { Response } from 'supertest';
 import { openApiDocument } from '../../src/http/openapi.js';
 
@@ -88,15 +88,6 @@ export class Conformance {
 }
 
 /** Every (method, path) the app routes, in OpenAPI path syntax; HEAD is implied by GET. */
-export function appRoutes(app: Koa<never>): Set<string> {
-  const routes = new Set<string>();
-  for (const mw of app.middleware as unknown as { router?: { stack: { path: string; methods: string[] }[] } }[]) {
-    for (const layer of mw.router?.stack ?? []) {
-      for (const method of layer.methods) {
-        if (method === 'HEAD') continue;
-        routes.add(`${method} ${layer.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`);
-      }
-    }
-  }
-  return routes;
+export function appRoutes(app: HttpApp): Set<string> {
+  return new Set(app.routes().map((route) => route.replace(/:([A-Za-z_]+)/g, '{$1}')));
 }

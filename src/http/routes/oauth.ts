@@ -8,7 +8,6 @@ import { introspectionDeps, type AppDeps } from '../deps.js';
 import { InvalidRequest } from '../errors.js';
 import { formBody, jsonBody, type AppContext, type AppMiddleware, type AppState } from '../middleware.js';
 import { RateLimits } from '../rate-limit.js';
-import { renderIntrospectionResponse } from '../signed-response.js';
 import { z } from 'zod';
 
 /** The URL of the endpoint being called: a client assertion may name it as its audience (OIDC Core §9). */
@@ -82,22 +81,17 @@ const validationBody = z.object({
   client_assertion_type: z.string().optional(),
 });
 
-export function oauthRoutes(deps: AppDeps, limits: RateLimits = new RateLimits(deps)): Router<AppState> {
+export function oauthRoutes(
+  deps: AppDeps,
+  limits: RateLimits = new RateLimits(deps),
+  authenticator: ClientAuthenticator = new ClientAuthenticator(deps),
+): Router<AppState> {
   const router = new Router<AppState>();
   const clientBudget = limits.clientBudget();
   const core = introspectionDeps(deps);
   const limit = deps.config.bodyLimitBytes;
-  const authenticator = new ClientAuthenticator(deps);
 
-  // RFC 7662: token introspection.
-  router.post('/introspect', formBody(limit), formClientAuthentication(deps, authenticator), clientBudget, async (ctx) => {
-    const token = requiredToken(ctx);
-    const client = ctx.state.client!;
-    const verdict = await introspect(token, client, core);
-    ctx.state.reason = verdict.active ? 'active' : verdict.reason;
-    // JSON, or an RFC 9701 signed JWT for clients registered for it.
-    await renderIntrospectionResponse(ctx, introspectionResponse(verdict, client), client, deps);
-  });
+  // RFC 7662 introspection is served by ../introspection-endpoint.ts, without the router.
 
   // RFC 7009: revocation. 200 whether or not the token was known (§2.2), so
   // the answer tells nothing about tokens of other sites.

@@ -1,0 +1,135 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { introspect } from '../core/introspect.js';
+import type { Metrics } from '../metrics.js';
+import type { ApiClient } from '../store/types.js';
+import { ClientAuthenticator, presentedCredentials } from './client-auth.js';
+import { introspectionDeps, type AppDeps } from './deps.js';
+import { InvalidRequest, OAuthError } from './errors.js';
+import { errorBody, logRequest, NO_STORE_HEADERS, readForm, requestIdOf, toOAuthError } from './middleware.js';
+import type { RateLimits } from './rate-limit.js';
+import { introspectionResponse } from './routes/oauth.js';
+import { JSON_MEDIA_TYPE, renderIntrospectionResponse } from './signed-response.js';
+
+/**
+ * `POST /introspect` (RFC 7662) on node:http directly.
+ *
+ * This is the endpoint gateways call on every request they pass, so it is
+ * served without the framework: Koa's context objects, router matching and
+ * middleware chain cost more per request than the whole decision with warm
+ * caches. It keeps every rule the rest of the API follows (the same body
+ * reader, client authentication, rate limits, error JSON, no-store headers,
+ * request id, access log line and metrics), built from the same functions;
+ * the API test suite runs against it unchanged.
+ */
+
+export const INTROSPECTION_ROUTE = '/introspect';
+
+/** Whether a request URL is the endpoint's: as the router matches, in any case and with one optional trailing slash. */
+export function isIntrospectionUrl(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path === INTROSPECTION_ROUTE) return true;
+  const lower = path.toLowerCase();
+  return lower === INTROSPECTION_ROUTE || lower === `${INTROSPECTION_ROUTE}/`;
+}
+
+/**
+ * The caller's address, as Koa's `ctx.ip`: the first `X-Forwarded-For` entry
+ * when proxies are trusted, else the socket's peer.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
+  const first = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : '';
+  return first || req.socket.remoteAddress || '';
+}
+
+/** What one exchange has gathered for its answer and its log line. */
+interface Exchange {
+  requestId: string;
+  headers: OutgoingHttpHeaders;
+  client?: ApiClient;
+  reason?: string;
+}
+
+export function introspectionEndpoint(
+  deps: AppDeps & { metrics: Metrics },
+  limits: RateLimits,
+  authenticator: ClientAuthenticator,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const core = introspectionDeps(deps);
+  const { config, logger, metrics } = deps;
+  // A client assertion may name the endpoint as its audience (OIDC Core §9).
+  const endpointUrl = `${config.issuer}${INTROSPECTION_ROUTE}`;
+
+  /** The answer to a POST: parameters, caller, budget, verdict. */
+  async function answer(req: IncomingMessage, url: string, ip: string, x: Exchange): Promise<{ contentType: string; body: string }> {
+    const q = url.indexOf('?');
+    const params = await readForm(req, q < 0 ? '' : url.slice(q + 1), config.bodyLimitBytes);
+    const presented = presentedCredentials(req.headers.authorization || undefined, {
+      client_id: params.get('client_id'),
+      client_secret: params.get('client_secret'),
+      client_assertion: params.get('client_assertion'),
+      client_assertion_type: params.get('client_assertion_type'),
+    });
+    let client: ApiClient;
+    try {
+      client = x.client = await authenticator.authenticate(presented, endpointUrl);
+    } catch (error) {
+      if (error instanceof OAuthError && error.status === 401) Object.assign(x.headers, await limits.countAuthFailure(ip));
+      throw error;
+    }
+    Object.assign(x.headers, await limits.charge(client.id, ip, x.requestId));
+    // RFC 7662 §2.1: `token` is REQUIRED.
+    const token = params.get('token');
+    if (token === undefined || token === '') throw new InvalidRequest('parameter token is required');
+    const verdict = await introspect(token, client, core);
+    x.reason = verdict.active ? 'active' : verdict.reason;
+    x.headers.Vary = 'Accept';
+    return renderIntrospectionResponse(req, introspectionResponse(verdict, client), client, deps);
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const method = req.method ?? 'GET';
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    const x: Exchange = { requestId, headers: { 'X-Request-Id': requestId, ...NO_STORE_HEADERS } };
+    let status = 200;
+    let contentType = JSON_MEDIA_TYPE;
+    let body: string;
+    try {
+      const ip = clientAddress(req, config.trustProxy);
+      await limits.refuseFailingAddress(ip, requestId);
+      if (method === 'POST') {
+        ({ contentType, body } = await answer(req, req.url ?? '', ip, x));
+      } else {
+        // As the router's allowedMethods: OPTIONS lists the method, anything else is 405.
+        x.headers.Allow = 'POST';
+        if (method !== 'OPTIONS') throw new OAuthError('invalid_request', 'method not allowed on this endpoint', 405);
+        contentType = 'text/plain; charset=utf-8';
+        body = '';
+      }
+    } catch (caught) {
+      const error = toOAuthError(caught, logger, requestId);
+      status = error.status;
+      Object.assign(x.headers, error.headers);
+      contentType = JSON_MEDIA_TYPE;
+      body = JSON.stringify(errorBody(error));
+    }
+    x.headers['Content-Type'] = contentType;
+    x.headers['Content-Length'] = Buffer.byteLength(body);
+    res.writeHead(status, x.headers);
+    res.end(body);
+    logRequest(logger, { requestId, method, route: INTROSPECTION_ROUTE, status, started, clientId: x.client?.id, reason: x.reason });
+    metrics.httpRequest(INTROSPECTION_ROUTE, method, status, Number(process.hrtime.bigint() - started) / 1e9);
+    if (x.reason && x.client) metrics.introspectionResult('introspect', x.reason, x.client.id);
+  }
+
+  return (req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      // Only a failure to write the answer can land here (the socket is gone).
+      logger.warn({ err_name: (error as Error)?.name, route: INTROSPECTION_ROUTE }, 'introspection answer not written');
+      if (!res.headersSent) res.destroy();
+    });
+  };
+}
