@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { ApiClient, ClientStore, Customer, CustomerStore, Grant, GrantStore, ReplayStore, Store } from '../store/types.js';
 import { localBus, type Invalidation, type InvalidationBus } from './invalidation.js';
+import { copyClient, copyCustomer, copyGrant } from '../store/copy.js';
 import { ExpiringLru } from './lru.js';
 
 export interface CachedStoreOptions {
@@ -13,21 +14,6 @@ export interface CachedStoreOptions {
   bus?: InvalidationBus;
   /** Told of every lookup, for the hit-ratio metrics. */
   onLookup?: (cache: 'grants' | 'customers' | 'clients', hit: boolean) => void;
-}
-
-const copyDate = (d: Date) => new Date(d.getTime());
-
-/** Returned records are copies, as with every adapter (store contract). */
-function copyGrant(g: Grant): Grant {
-  return { ...g, issuedAt: copyDate(g.issuedAt), expiresAt: copyDate(g.expiresAt), revokedAt: g.revokedAt && copyDate(g.revokedAt) };
-}
-function copyCustomer(c: Customer): Customer {
-  return { ...c, updatedAt: copyDate(c.updatedAt) };
-}
-function copyClient(c: ApiClient): ApiClient {
-  const copy = { ...c, siteIds: c.siteIds && [...c.siteIds], createdAt: copyDate(c.createdAt) };
-  if (c.jwks) copy.jwks = structuredClone(c.jwks);
-  return copy;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../log.js';
@@ -29,7 +29,7 @@ export function supportedAssertionAlgorithms(config: Pick<Config, 'clientSecretK
 
 /** SHA-256 (base64url) of a client secret: the stored form. */
 export function hashClientSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('base64url');
+  return hash('sha256', secret, 'base64url');
 }
 
 /** Compared when the client does not exist, so that case costs the same. */
@@ -37,6 +37,7 @@ const UNKNOWN_CLIENT_HASH = hashClientSecret('unknown client: no secret matches 
 
 /** RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding. */
 function formDecode(value: string): string {
+  if (!value.includes('%') && !value.includes('+')) return value;
   return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 

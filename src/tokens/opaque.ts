@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /**
  * Opaque Open Login tokens: `olt_` + 32 random bytes in base64url (256 bits).
@@ -18,7 +18,7 @@ export function isOpaqueTokenShape(token: string): boolean {
 
 /** SHA-256, base64url: the only form of an opaque token the store ever sees. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 /** Identifiers (`jti`, client ids): 128 random bits, base64url. */

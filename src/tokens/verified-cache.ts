@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ExpiringLru } from '../cache/lru.js';
 import { verifyAccessToken, type JwtCheck, type JwtVerifyOptions } from './jwt.js';
 
@@ -38,7 +38,7 @@ export class VerifiedTokenCache {
   }
 
   async verify(token: string, o: JwtVerifyOptions): Promise<JwtCheck> {
-    const key = createHash('sha256').update(token, 'utf8').digest('base64url');
+    const key = hash('sha256', token, 'base64url');
     const nowMs = o.now.getTime();
     const cached = this.#entries.get(key, nowMs);
     if (cached !== undefined) {

@@ -3,7 +3,7 @@
  * client exists or where a guessed secret first differs. Wall-clock
  * assertions would be flaky on a shared machine, so this checks the
  * structure instead, through the HTTP endpoint: every failing attempt runs
- * the same store lookup, the same SHA-256 and exactly one constant-time
+ * the same store lookup, the same SHA-256 count and exactly one constant-time
  * comparison of equal-length digests. (Its own file: it swaps node:crypto
  * functions, which must not leak into concurrent tests.)
  */
@@ -36,11 +36,15 @@ test.serial('unknown clients and wrong secrets (first or last character) take th
     trace.lookups.push(id);
     return findById(id);
   };
-  const original = { createHash: crypto.createHash, timingSafeEqual: crypto.timingSafeEqual };
+  const original = { createHash: crypto.createHash, hash: crypto.hash, timingSafeEqual: crypto.timingSafeEqual };
   crypto.createHash = ((alg: string, options?: crypto.HashOptions) => {
     if (alg === 'sha256') trace.sha256 += 1;
     return original.createHash(alg, options);
   }) as typeof crypto.createHash;
+  crypto.hash = ((alg: string, data: crypto.BinaryLike, encoding?: crypto.BinaryToTextEncoding) => {
+    if (alg === 'sha256') trace.sha256 += 1;
+    return original.hash(alg, data, encoding);
+  }) as typeof crypto.hash;
   crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
     trace.compares.push([a.byteLength, b.byteLength]);
     return original.timingSafeEqual(a, b);
@@ -48,6 +52,7 @@ test.serial('unknown clients and wrong secrets (first or last character) take th
   syncBuiltinESMExports();
   t.teardown(() => {
     crypto.createHash = original.createHash;
+    crypto.hash = original.hash;
     crypto.timingSafeEqual = original.timingSafeEqual;
     syncBuiltinESMExports();
   });
