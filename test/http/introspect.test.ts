@@ -158,6 +158,26 @@ apiTest('GET on the introspection endpoint is 405 with an Allow header', async (
   t.is(res.body.error, 'invalid_request');
 });
 
+apiTest('OPTIONS lists POST; HEAD, PUT and DELETE are 405; the path matches in any case and with a trailing slash', async (t, s) => {
+  const { auth, token } = await standardSetup(s);
+  const options = await s.request.options('/introspect');
+  t.is(options.status, 200);
+  t.is(options.headers.allow, 'POST');
+  t.is(options.headers['cache-control'], 'no-store');
+  for (const method of ['head', 'put', 'delete'] as const) {
+    const res = await s.request[method]('/introspect');
+    t.is(res.status, 405, method);
+    t.is(res.headers.allow, 'POST', method);
+  }
+  for (const path of ['/Introspect', '/introspect/', '/introspect?unrelated=1']) {
+    const res = await s.request.post(path).set('Authorization', auth).type('form').send({ token });
+    t.is(res.status, 200, path);
+    t.true(res.body.active, path);
+  }
+  t.is((await s.request.post('/introspect//').set('Authorization', auth).type('form').send({ token })).status, 404);
+  t.is((await s.request.post('/introspection').set('Authorization', auth).type('form').send({ token })).status, 404);
+});
+
 apiTest('client_secret_post clients authenticate in the body, and only there', async (t, s) => {
   const c = await s.admin.createClient({ token_endpoint_auth_method: 'client_secret_post' });
   await s.admin.upsertCustomer('c1');
