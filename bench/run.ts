@@ -2,8 +2,10 @@
  * `npm run bench [-- --quick] [-- --only=bare,koa,oidc,embedded,mongo,mongo-workers,nocache] [-- --n=100000] [-- --cpu-prof]`
  *
  * Starts each server on loopback, one after the other, and drives it with
- * the same load generator (autocannon, in its own process): warm-up, then
- * several rounds of fixed duration and connections; the table shows medians.
+ * the same load generator (bench/load.ts in its own process: wrk with
+ * bench/wrk.lua when installed, else autocannon; BENCH_LOADER=wrk|autocannon
+ * chooses): warm-up, then several rounds of fixed duration and connections;
+ * the table shows medians.
  * Servers are pinned to CPU 0 and the load generator to CPU 1 (taskset) so
  * that each has one core; the cluster rows use both cores for the server.
  *
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import { generateKeyRecord, KeyStore, writeKeyFile } from '../src/keys/keystore.js';
 import { clientToDocument, customerToDocument, grantToDocument } from '../src/store/mongo.js';
-import type { LoadRequest } from './load.js';
+import { chooseLoader, type LoadRequest, type LoadResult } from './load.js';
 import { makeSeed } from './seed.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,6 +52,7 @@ const canPin = (() => {
     return false;
   }
 })();
+const loader = chooseLoader();
 
 interface Row {
   name: string;
@@ -180,7 +183,7 @@ async function startServer(options: { script: string; env: Record<string, string
   };
 }
 
-function runLoad(request: LoadRequest): Promise<{ rps: number; requests: number; p50: number; p99: number; inactive: number; errors: number; timeouts: number; non2xx: number; firstInactive: string | null }> {
+function runLoad(request: LoadRequest): Promise<LoadResult> {
   const nodeArgs = [compiled('bench/load.ts'), JSON.stringify(request)];
   const [cmd, cmdArgs] = canPin ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   return new Promise((resolve, reject) => {
@@ -201,7 +204,7 @@ function runLoad(request: LoadRequest): Promise<{ rps: number; requests: number;
 /** Warm-up, then rounds; medians. The warm-up of a distinct set is its cold (first sight) rate. */
 async function measure(server: Started, row: { name: string; group: string; token: 'jwt' | 'opaque'; set: 'hot' | 'distinct' }): Promise<Row> {
   const tokens = row.set === 'hot' ? settings.hotTokens : 0;
-  const base = { url: server.url, tokensFile: server.tokensFile, set: row.token, tokens, connections: settings.connections };
+  const base = { loader, url: server.url, tokensFile: server.tokensFile, set: row.token, tokens, connections: settings.connections };
   const warm = await runLoad({ ...base, durationSeconds: settings.warmupSeconds, offset: 0 });
   const rounds: Row['rounds'] = [];
   let inactive = warm.inactive;
@@ -272,6 +275,7 @@ async function main(): Promise<void> {
   type Kind = { token: 'jwt' | 'opaque'; set: 'hot' | 'distinct' };
   const hot: Kind[] = [{ token: 'jwt', set: 'hot' }, { token: 'opaque', set: 'hot' }];
   const both: Kind[] = [...hot, { token: 'jwt', set: 'distinct' }, { token: 'opaque', set: 'distinct' }];
+  log(`load generator: ${loader}${process.env.BENCH_LOADER ? ' (BENCH_LOADER)' : loader === 'autocannon' ? ' (wrk not on PATH: apt-get install wrk)' : ''}`);
   log(`settings ${JSON.stringify(settings)}, pinned: ${canPin}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   try {
     if (want('bare')) {
@@ -373,13 +377,14 @@ async function main(): Promise<void> {
     loadavg_start: loadStart,
     loadavg_end: loadavg().map((l) => Math.round(l * 100) / 100),
     pinned: canPin,
+    loader,
   };
   printTable(rows);
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, settings, rows }, null, 2));
-  console.log(`\nmachine: ${machine.nproc} cores, ${machine.cpu}, Node ${machine.node}, load average (1, 5, 15 min) at start ${machine.loadavg_start.join(' ')}, at end ${machine.loadavg_end.join(' ')}`);
+  console.log(`\nmachine: ${machine.nproc} cores, ${machine.cpu}, Node ${machine.node}, load generator ${loader}, load average (1, 5, 15 min) at start ${machine.loadavg_start.join(' ')}, at end ${machine.loadavg_end.join(' ')}`);
   console.log(`results: ${file}`);
   if (rows.some((r) => r.inactive > 0 || r.errors > 0)) {
     console.log('WARNING: some answers were not active or failed: see the inactive/errors columns');
