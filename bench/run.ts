@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=bare,koa,oidc,embedded,mongo,mongo-workers,nocache] [-- --n=100000] [-- --cpu-prof]`
+ * `npm run bench [-- --quick] [-- --only=bare,koa,oidc,embedded,mongo,mongo-workers,nocache] [-- --n=100000] [-- --cpu-prof] [-- --soak=600]`
  *
  * Starts each server on loopback, one after the other, and drives it with
  * the same load generator (bench/load.ts in its own process: wrk with
@@ -14,6 +14,8 @@
  * introspection of its opaque tokens: the peer; (d) this server on the
  * embedded store and (e) on MongoDB (FerretDB when no MongoDB is given), for
  * JWT and opaque tokens, a hot set (10 tokens) and a large distinct set.
+ * `--soak=SECONDS` adds a long run of the embedded store for memory (RSS each
+ * minute); `--only=soak --soak=600` runs only that.
  * Writes bench/results/<time>.json.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -32,6 +34,7 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
 const value = (name: string) => flag(name)?.split('=')[1];
 const quick = flag('quick') !== undefined;
+const soakSeconds = Number(value('soak') ?? 0);
 
 const settings = {
   connections: Number(value('connections') ?? 50),
@@ -253,8 +256,8 @@ async function withServer(server: Started, rows: Array<Parameters<typeof measure
 const ourEnv = (port: number) => ({
   ISSUER: `http://127.0.0.1:${port}`,
   LOG_LEVEL: 'info',
-  // The rate limiter would refuse one client's benchmark load; it is measured elsewhere.
-  RATE_LIMIT_CLIENT_REQUESTS: '0',
+  // The per-client limit stays on, so its counting is measured; high enough never to refuse the load.
+  RATE_LIMIT_CLIENT_REQUESTS: '100000000',
 });
 
 async function mongoUri(): Promise<{ uri: string; stop: () => void }> {
@@ -267,11 +270,41 @@ async function mongoUri(): Promise<{ uri: string; stop: () => void }> {
   return { uri: `mongodb://127.0.0.1:${port}/`, stop: () => execFileSync('bash', [join(root, '.ci/ferretdb.sh'), 'stop'], { env, stdio: 'ignore' }) };
 }
 
+/**
+ * `--soak=SECONDS`: the embedded-store server under the distinct JWT set for
+ * that long, in one-minute stretches, with its RSS after each: memory must
+ * level off once the caches are full (they are bounded), not keep growing.
+ */
+interface Soak {
+  seconds: number;
+  rssMb: number[];
+  rps: number[];
+  bad: number;
+}
+
+async function runSoak(server: Started): Promise<Soak> {
+  const stretch = Math.min(60, soakSeconds);
+  const result: Soak = { seconds: 0, rssMb: [rssMb(server.child.pid!)], rps: [], bad: 0 };
+  let offset = 0;
+  log(`soak: ${soakSeconds} s of the distinct JWT set, RSS ${result.rssMb[0]} MB at start`);
+  while (result.seconds < soakSeconds) {
+    const r = await runLoad({ url: server.url, tokensFile: server.tokensFile, set: 'jwt', tokens: 0, connections: settings.connections, durationSeconds: stretch, offset, loader });
+    offset += r.requests;
+    result.seconds += stretch;
+    result.rps.push(Math.round(r.rps));
+    result.rssMb.push(rssMb(server.child.pid!));
+    result.bad += r.inactive + r.errors + r.timeouts;
+    log(`  soak ${result.seconds} s: ${Math.round(r.rps)} req/s, RSS ${result.rssMb.at(-1)} MB`);
+  }
+  return result;
+}
+
 async function main(): Promise<void> {
   buildForBench();
   const work = mkdtempSync(join(tmpdir(), 'open-login-bench-'));
   const loadStart = loadavg().map((l) => Math.round(l * 100) / 100);
   const rows: Row[] = [];
+  let soak: Soak | null = null;
   type Kind = { token: 'jwt' | 'opaque'; set: 'hot' | 'distinct' };
   const hot: Kind[] = [{ token: 'jwt', set: 'hot' }, { token: 'opaque', set: 'hot' }];
   const both: Kind[] = [...hot, { token: 'jwt', set: 'distinct' }, { token: 'opaque', set: 'distinct' }];
@@ -303,6 +336,16 @@ async function main(): Promise<void> {
       const tokensFile = join(work, 'embedded.json');
       const s = await startServer({ script: 'bench/servers/embedded.ts', env: { ...ourEnv(port), BENCH_TOKENS_N: String(settings.distinctTokens), BENCH_TOKENS_FILE: tokensFile }, pin: true, tokensFile, readyPath: '/healthz', port });
       rows.push(...(await withServer(s, both.map((r) => ({ name: '(d) this server, embedded store', group: 'embedded', ...r })))));
+    }
+    if (soakSeconds > 0) {
+      const port = nextPort++;
+      const tokensFile = join(work, 'soak.json');
+      const s = await startServer({ script: 'bench/servers/embedded.ts', env: { ...ourEnv(port), BENCH_TOKENS_N: String(settings.distinctTokens), BENCH_TOKENS_FILE: tokensFile }, pin: true, tokensFile, readyPath: '/healthz', port });
+      try {
+        soak = await runSoak(s);
+      } finally {
+        await s.stop();
+      }
     }
     if (want('nocache')) {
       const port = nextPort++;
@@ -379,14 +422,15 @@ async function main(): Promise<void> {
     pinned: canPin,
     loader,
   };
-  printTable(rows);
+  if (rows.length > 0) printTable(rows);
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, settings, rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, settings, rows, ...(soak ? { soak } : {}) }, null, 2));
+  if (soak) console.log(`\nsoak: ${soak.seconds} s of the distinct JWT set; RSS MB each minute: ${soak.rssMb.join(' ')}; req/s: ${soak.rps.join(' ')}; bad answers: ${soak.bad}`);
   console.log(`\nmachine: ${machine.nproc} cores, ${machine.cpu}, Node ${machine.node}, load generator ${loader}, load average (1, 5, 15 min) at start ${machine.loadavg_start.join(' ')}, at end ${machine.loadavg_end.join(' ')}`);
   console.log(`results: ${file}`);
-  if (rows.some((r) => r.inactive > 0 || r.errors > 0)) {
+  if (rows.some((r) => r.inactive > 0 || r.errors > 0) || (soak?.bad ?? 0) > 0) {
     console.log('WARNING: some answers were not active or failed: see the inactive/errors columns');
     process.exitCode = 1;
   }
