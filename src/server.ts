@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { createCaches } from './cache/index.js';
 import { relayInvalidations, workerBus } from './cache/cluster-bus.js';
+import { ClusterWindowCounter, relayRateLimits } from './http/rate-limit-cluster.js';
 import { localBus } from './cache/invalidation.js';
 import { loadConfigOrExit, type Config } from './config/index.js';
 import { createApp } from './http/app.js';
@@ -42,6 +43,7 @@ async function runPrimary(config: Config, logger: Logger, workers: number): Prom
     fatal(logger, error);
   }
   relayInvalidations(cluster);
+  relayRateLimits(cluster);
   let stopping = false;
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -101,7 +103,16 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   });
   await reloader.start();
   process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
-  const app = createApp({ config, logger, ...runtime, store, metrics, ...(caches.verifiedTokens ? { verifiedTokens: caches.verifiedTokens } : {}) });
+  const app = createApp({
+    config,
+    logger,
+    ...runtime,
+    store,
+    metrics,
+    ...(caches.verifiedTokens ? { verifiedTokens: caches.verifiedTokens } : {}),
+    // Workers count against one budget, not one each.
+    ...(cluster.isWorker ? { rateLimitCounter: new ClusterWindowCounter() } : {}),
+  });
   const server = createServer(app.callback());
   // Slow clients must not hold sockets forever.
   server.headersTimeout = 10_000;

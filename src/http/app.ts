@@ -36,7 +36,7 @@ export function createApp(appDeps: AppDeps): HttpApp {
   app.use(metricsMiddleware(deps.metrics, () => routers));
   app.use(noStore);
   app.use(errorHandler(deps.logger));
-  const limits = new RateLimits({ config: deps.config, clock: deps.clock, logger: deps.logger, metrics: deps.metrics });
+  const limits = new RateLimits({ config: deps.config, clock: deps.clock, logger: deps.logger, metrics: deps.metrics, counter: deps.rateLimitCounter });
   app.use(limits.authFailureGuard());
 
   const authenticator = new ClientAuthenticator(deps);

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/types.js';
 import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
+import type { WindowCounter } from './rate-limit.js';
 
 /** Everything the HTTP layer needs, passed in: no module-level singletons. */
 export interface AppDeps {
@@ -21,6 +22,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Cache of verified JWTs (see src/tokens/verified-cache.ts); absent: none. */
   verifiedTokens?: VerifiedTokenCache;
+  /** Where rate-limit counts live; absent: this process alone (cluster workers share theirs, rate-limit-cluster.ts). */
+  rateLimitCounter?: WindowCounter;
 }
 
 export function introspectionDeps(deps: AppDeps): IntrospectionDeps {

@@ -105,4 +105,26 @@ if (uri || mongoRequired()) {
     await call(server.port, '/admin/customers/c2', { method: 'PUT', headers: admin, body: JSON.stringify({ status: 'disabled' }) });
     t.deepEqual(new Set((await introspectAll(second.auth_token as string)).map((a) => a.reason)), new Set(['customer_disabled']));
   });
+
+  test('cluster: failed authentications in both workers count against one budget', async (t) => {
+    if (!uri) return t.fail('MONGODB_TEST_URI is required for the cluster test');
+    const dbName = uniqueDbName();
+    const server = await startServer({ MONGODB_URI: uri, MONGODB_DB: dbName, WORKERS: '2', RATE_LIMIT_AUTH_FAILURES: '4' }, 2);
+    t.teardown(async () => {
+      await server.stop();
+      await withRawClient((c) => c.db(dbName).dropDatabase());
+    });
+    const attempt = () =>
+      call(server.port, '/introspect', { headers: { Authorization: basic('nobody', 'wrong'), 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'token=x' });
+    for (let i = 0; i < 4; i++) {
+      t.is((await attempt()).status, 401);
+      // Longer than the workers take to share a count (a few milliseconds).
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const failedIn = new Set(server.lines.filter((l) => l.msg === 'request' && l.status === 401).map((l) => l.worker));
+    t.is(failedIn.size, 2, 'the failures were spread over both workers, so neither saw four alone');
+    const next = await attempt();
+    t.is(next.status, 429, 'the fifth attempt is refused whichever worker takes it');
+    t.is(next.body.error, 'too_many_requests');
+  });
 }

@@ -4,8 +4,8 @@ import { Writable } from 'node:stream';
 import { openChangeFeed } from '../../src/cache/change-feed.js';
 import type { Invalidation } from '../../src/cache/invalidation.js';
 import { createLogger } from '../../src/log.js';
-import type { Cluster } from 'node:cluster';
 import { relayInvalidations, workerBus } from '../../src/cache/cluster-bus.js';
+import { fakeCluster } from '../helpers/cluster.js';
 import { ExpiringLru } from '../../src/cache/lru.js';
 import { CachedStore } from '../../src/cache/store.js';
 import { FixedClock, systemClock } from '../../src/core/clock.js';
@@ -162,31 +162,8 @@ test('cached: returned records are copies of the cached ones', async (t) => {
   t.deepEqual((await store.clients.findById(client.id))?.siteIds, ['a']);
 });
 
-/** node:cluster's primary and two workers, wired through in-process IPC stand-ins. */
-function fakeCluster(count: number) {
-  const primary = new EventEmitter() as EventEmitter & { workers: Record<number, unknown> };
-  primary.workers = {};
-  const procs: NodeJS.Process[] = [];
-  for (let id = 1; id <= count; id++) {
-    const proc = new EventEmitter() as unknown as NodeJS.Process & EventEmitter;
-    const worker = Object.assign(new EventEmitter(), {
-      id,
-      isConnected: () => true,
-      send: (message: unknown) => setImmediate(() => proc.emit('message', message)),
-    });
-    proc.send = ((message: unknown) => {
-      setImmediate(() => primary.emit('message', worker, message));
-      return true;
-    }) as NodeJS.Process['send'];
-    primary.workers[id] = worker;
-    procs.push(proc);
-  }
-  relayInvalidations(primary as unknown as Cluster);
-  return procs;
-}
-
 test('cluster: a revocation in one worker is applied by the others before it returns', async (t) => {
-  const [procA, procB] = fakeCluster(2);
+  const [procA, procB] = fakeCluster(2, [relayInvalidations]);
   const shared = new MemoryStore(); // stands for the one MongoDB both workers use
   const a = new CachedStore(shared, { ttlSeconds: 60, maxEntries: 100, clock: systemClock, bus: workerBus({ proc: procA }) });
   const b = new CachedStore(shared, { ttlSeconds: 60, maxEntries: 100, clock: systemClock, bus: workerBus({ proc: procB }) });
