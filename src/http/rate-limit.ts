@@ -6,9 +6,9 @@ import type { AppContext, AppMiddleware } from './middleware.js';
 
 /**
  * Rate limits: fixed-window counters behind a small port (`WindowCounter`),
- * so a shared backing (the primary of a cluster, Redis) can replace the
- * in-process one without touching the policies. The in-process counter limits
- * each process on its own: N processes allow N times each budget.
+ * so the backing can change without touching the policies: in-process here
+ * (`MemoryWindowCounter`), shared by the workers of a cluster
+ * (rate-limit-cluster.ts), or something like Redis across hosts.
  */
 
 /** The count of one key in its current window. */
