@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=bare,koa,oidc,embedded,mongo,mongo-workers,nocache] [-- --n=100000] [-- --cpu-prof] [-- --soak=600]`
+ * `npm run bench [-- --quick] [-- --only=bare,koa,oidc,embedded,quiet,nocache,mongo,mongo-workers] [-- --n=100000] [-- --cpu-prof] [-- --soak=600]`
  *
  * Starts each server on loopback, one after the other, and drives it with
  * the same load generator (bench/load.ts in its own process: wrk with
@@ -346,6 +346,12 @@ async function main(): Promise<void> {
       } finally {
         await s.stop();
       }
+    }
+    if (want('quiet')) {
+      const port = nextPort++;
+      const tokensFile = join(work, 'quiet.json');
+      const s = await startServer({ script: 'bench/servers/embedded.ts', env: { ...ourEnv(port), LOG_REQUESTS: 'errors', BENCH_TOKENS_N: String(settings.hotTokens), BENCH_TOKENS_FILE: tokensFile }, pin: true, tokensFile, readyPath: '/healthz', port });
+      rows.push(...(await withServer(s, hot.map((r) => ({ name: '(d1) embedded store, LOG_REQUESTS=errors', group: 'quiet', ...r })))));
     }
     if (want('nocache')) {
       const port = nextPort++;

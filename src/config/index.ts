@@ -36,6 +36,8 @@ export interface Config {
   storeTimeoutMs: number;
   bodyLimitBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Which requests get an access log line: every one, those answered 4xx/5xx, or none (audit events are written either way). */
+  logRequests: RequestLogPolicy;
   /** Trust `X-Forwarded-*` headers (set when behind a reverse proxy). */
   trustProxy: boolean;
   /**
@@ -60,6 +62,9 @@ export interface Config {
 
 export const signingAlgs = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
 export type SigningAlg = (typeof signingAlgs)[number];
+
+/** `LOG_REQUESTS`: which requests get an access log line. */
+export type RequestLogPolicy = 'all' | 'errors' | 'none';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -110,6 +115,7 @@ const schema = z.object({
   STORE_TIMEOUT_MS: intIn(50, 60_000).default(2000),
   BODY_LIMIT_BYTES: intIn(256, 1_048_576).default(16_384),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_REQUESTS: z.enum(['all', 'errors', 'none']).default('all'),
   TRUST_PROXY: bool.default(false),
   CLIENT_SECRET_KEY: z
     .string()
@@ -194,6 +200,7 @@ export function loadConfig(env: ConfigInput | NodeJS.ProcessEnv = process.env): 
     storeTimeoutMs: c.STORE_TIMEOUT_MS,
     bodyLimitBytes: c.BODY_LIMIT_BYTES,
     logLevel: c.LOG_LEVEL,
+    logRequests: c.LOG_REQUESTS,
     trustProxy: c.TRUST_PROXY,
     clientSecretKey: c.CLIENT_SECRET_KEY ?? null,
     keysReloadIntervalSeconds: c.KEYS_RELOAD_INTERVAL_SECONDS,

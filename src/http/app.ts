@@ -32,7 +32,7 @@ export function createApp(appDeps: AppDeps): HttpApp {
   const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
   // Errors are rendered by errorHandler; Koa's own printer would log bodies of errors we expect.
   app.silent = true;
-  app.use(requestLog(deps.logger));
+  app.use(requestLog(deps.logger, deps.config.logRequests));
   app.use(metricsMiddleware(deps.metrics, () => routers));
   app.use(noStore);
   app.use(errorHandler(deps.logger));

@@ -120,7 +120,7 @@ export function introspectionEndpoint(
     x.headers['Content-Length'] = Buffer.byteLength(body);
     res.writeHead(status, x.headers);
     res.end(body);
-    logRequest(logger, { requestId, method, route: INTROSPECTION_ROUTE, status, started, clientId: x.client?.id, reason: x.reason });
+    logRequest(logger, { requestId, method, route: INTROSPECTION_ROUTE, status, started, clientId: x.client?.id, reason: x.reason }, config.logRequests);
     metrics.httpRequest(INTROSPECTION_ROUTE, method, status, Number(process.hrtime.bigint() - started) / 1e9);
     if (x.reason && x.client) metrics.introspectionResult('introspect', x.reason, x.client.id);
   }

@@ -3,6 +3,7 @@ import type { Middleware, ParameterizedContext } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
 import typeis from 'type-is';
+import type { RequestLogPolicy } from '../config/index.js';
 import type { Logger } from '../log.js';
 import { StoreUnavailableError, type ApiClient } from '../store/types.js';
 import { InvalidRequest, OAuthError, TemporarilyUnavailable } from './errors.js';
@@ -94,7 +95,7 @@ export const noStore: AppMiddleware = async (ctx, next) => {
  * Request id (honours a well-formed `X-Request-Id`) and one access log line
  * per request. The line holds the route path, never the query string or body.
  */
-export function requestLog(logger: Logger): AppMiddleware {
+export function requestLog(logger: Logger, policy: RequestLogPolicy = 'all'): AppMiddleware {
   return async (ctx, next) => {
     ctx.state.requestId = requestIdOf(ctx.get('X-Request-Id'));
     ctx.set('X-Request-Id', ctx.state.requestId);
@@ -110,7 +111,7 @@ export function requestLog(logger: Logger): AppMiddleware {
         started,
         clientId: ctx.state.client?.id,
         reason: ctx.state.reason,
-      });
+      }, policy);
     }
   };
 }
@@ -133,7 +134,9 @@ export interface RequestLogLine {
   reason: string | undefined;
 }
 
-export function logRequest(logger: Logger, line: RequestLogLine): void {
+/** Writes the line unless `LOG_REQUESTS` leaves it out (`errors`: only answers of 400 and above). */
+export function logRequest(logger: Logger, line: RequestLogLine, policy: RequestLogPolicy = 'all'): void {
+  if (policy === 'none' || (policy === 'errors' && line.status < 400)) return;
   logger.info(
     {
       req_id: line.requestId,

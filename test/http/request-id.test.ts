@@ -47,3 +47,32 @@ test('X-Request-Id: a well-formed one is echoed and logged; others are replaced 
     await s.close();
   }
 });
+
+test('LOG_REQUESTS=errors keeps only the lines of failed requests, none keeps none; audit events stay', async (t) => {
+  for (const policy of ['errors', 'none'] as const) {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const s = await startTestServer(new MemoryStore({ logger: silentLogger() }), { env: { LOG_REQUESTS: policy }, logger: createLogger({ level: 'info', destination: sink }) });
+    try {
+      const { auth, token, clientId } = await standardSetup(s);
+      t.is((await s.request.post('/introspect').set('Authorization', auth).type('form').send({ token })).status, 200);
+      t.is((await s.request.get('/healthz')).status, 200);
+      t.is((await s.request.post('/introspect').set('Authorization', basic(clientId, 'wrong')).type('form').send({ token })).status, 401);
+      t.is((await s.request.post('/revoke').set('Authorization', auth).type('form').send({ token })).status, 200);
+      const requests = lines.filter((l) => l.msg === 'request');
+      if (policy === 'errors') {
+        t.deepEqual(requests.map((l) => [l.route, l.status]), [['/introspect', 401]], policy);
+      } else {
+        t.deepEqual(requests, [], policy);
+      }
+      t.true(lines.some((l) => l.event === 'token.revoked'), `${policy}: audit events are still written`);
+    } finally {
+      await s.close();
+    }
+  }
+});
