@@ -38,7 +38,7 @@ export function isIntrospectionUrl(url: string | undefined): boolean {
  * The caller's address, as Koa's `ctx.ip`: the first `X-Forwarded-For` entry
  * when proxies are trusted, else the socket's peer.
  */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
   const first = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : '';
   return first || req.socket.remoteAddress || '';

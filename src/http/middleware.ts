@@ -165,7 +165,7 @@ class BodyError extends Error {
  * costs less than raw-body's generic machinery, which still handles the rest
  * (chunked bodies, declared lengths over the limit).
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = req.headers['content-length'];
   const length = declared && /^\d{1,9}$/.test(declared) ? Number(declared) : -1;
   if (length < 0 || length > limit) {
@@ -204,7 +204,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
 }
 
 /** Secrets and tokens belong in the body; in a URL they end up in access logs. */
-export function refuseCredentialsInQuery(querystring: string): void {
+function refuseCredentialsInQuery(querystring: string): void {
   if (querystring === '') return;
   const query = new URLSearchParams(querystring);
   for (const name of ['token', 'client_secret', 'auth_token']) {
@@ -213,7 +213,7 @@ export function refuseCredentialsInQuery(querystring: string): void {
 }
 
 /** Whether the request has a body of this media type (as Koa's `ctx.is`). */
-export function hasBodyOfType(req: IncomingMessage, type: string): boolean {
+function hasBodyOfType(req: IncomingMessage, type: string): boolean {
   // The usual request names the type exactly: no need to parse the header.
   if (req.headers['content-type'] === type) return typeis.hasBody(req);
   // null: no body; false: another type.

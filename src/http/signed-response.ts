@@ -35,7 +35,7 @@ export interface SignedResponseDeps {
 }
 
 /** Whether the request prefers the JWT answer to JSON (no Accept header, or a wildcard, means JSON). */
-export function asksForSignedAnswer(req: IncomingMessage): boolean {
+function asksForSignedAnswer(req: IncomingMessage): boolean {
   return accepts(req).type(['application/json', INTROSPECTION_JWT_MEDIA_TYPE]) === INTROSPECTION_JWT_MEDIA_TYPE;
 }
 
