@@ -227,9 +227,10 @@ async function measure(server: Started, row: { name: string; group: string; toke
   const result: Row = {
     ...row,
     rps: Math.round(median(rounds.map((r) => r.rps))),
-    p50: median(rounds.map((r) => r.p50)),
-    p99: median(rounds.map((r) => r.p99)),
-    cpuUsPerRequest: median(rounds.map((r) => r.cpuUsPerRequest)),
+    // An even number of rounds averages the middle two: keep the printed precision.
+    p50: Math.round(median(rounds.map((r) => r.p50)) * 100) / 100,
+    p99: Math.round(median(rounds.map((r) => r.p99)) * 100) / 100,
+    cpuUsPerRequest: Math.round(median(rounds.map((r) => r.cpuUsPerRequest))),
     rounds,
     ...(row.set === 'distinct' ? { coldRps: Math.round(warm.rps) } : {}),
     inactive,
