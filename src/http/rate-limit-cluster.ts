@@ -46,6 +46,9 @@ function isMessage<T extends AddMessage | TotalsMessage>(m: unknown, type: T['ty
   return v.type === type && Array.isArray(v.entries) && v.entries.every(isEntry);
 }
 
+/** Messages to the primary kept while awaiting its answer. */
+const MAX_UNANSWERED = 1000;
+
 const alignedStart = (nowMs: number, windowMs: number) => Math.floor(nowMs / windowMs) * windowMs;
 
 interface Slot {
@@ -91,6 +94,11 @@ export class ClusterWindowCounter implements WindowCounter {
     return this.#slots.size;
   }
 
+  /** Messages sent to the primary and not answered yet. */
+  get unanswered(): number {
+    return this.#sent.size;
+  }
+
   hit(key: string, windowMs: number, nowMs: number): WindowCount {
     const slot = this.#slot(key, windowMs, nowMs, true)!;
     slot.unsent += 1;
@@ -133,6 +141,9 @@ export class ClusterWindowCounter implements WindowCounter {
     if (entries.length === 0 || !this.#proc.connected) return;
     this.#seq += 1;
     this.#sent.set(this.#seq, entries);
+    // A primary that stops answering must not grow this map without end; the counts of a
+    // dropped message stay in `inFlight`, which can only make this worker count high.
+    if (this.#sent.size > MAX_UNANSWERED) this.#sent.delete(this.#sent.keys().next().value!);
     const message: AddMessage = { type: ADD, seq: this.#seq, entries };
     this.#proc.send!(message);
   }

@@ -98,3 +98,14 @@ test('the counter stays bounded', (t) => {
   t.true(counter.size <= 100);
   t.is(counter.peek('auth_failures:10.0.3.231', WINDOW_MS, T0).count, 1, 'the newest keys stay');
 });
+
+test('a primary that never answers does not make the worker keep its messages without end', async (t) => {
+  const proc = Object.assign(new EventEmitter(), { connected: true, send: () => true }) as unknown as NodeJS.Process;
+  const counter = new ClusterWindowCounter({ proc, flushMs: 0 });
+  for (let i = 0; i < 1200; i++) {
+    counter.hit('k', WINDOW_MS, T0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  t.true(counter.unanswered <= 1000, String(counter.unanswered));
+  t.is(counter.peek('k', WINDOW_MS, T0).count, 1200, 'unanswered counts still count');
+});
