@@ -2,7 +2,6 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { runCli, type CliRuntime } from '../../src/cli/commands.js';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
 import { FixedClock } from '../../src/core/clock.js';
@@ -10,9 +9,10 @@ import { introspect, type Verdict } from '../../src/core/introspect.js';
 import { hashClientSecret } from '../../src/http/client-auth.js';
 import { introspectionDeps } from '../../src/http/deps.js';
 import { generateKeyRecord, KEY_FILE, KeyStore, readKeyFile } from '../../src/keys/keystore.js';
-import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../../src/store/types.js';
+import { captureLogs } from '../helpers/logs.js';
 
 const START = new Date('2026-01-15T12:00:00.000Z');
 
@@ -343,14 +343,8 @@ test('tokens revoke-customer revokes every live token of that customer only', as
 });
 
 test('every change writes an audit line, and no audit line carries a secret or token', async (t) => {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString());
-      callback();
-    },
-  });
-  const ctx = await setup({}, { logger: createLogger({ destination }) });
+  const { logger, raw: lines } = captureLogs();
+  const ctx = await setup({}, { logger });
   const client = (await ctx.run('clients', 'create', '--name', 'Audited')).json();
   const { auth_token, jti } = await issued(ctx, 'opaque');
   await ctx.run('tokens', 'revoke', `--jti=${jti}`);

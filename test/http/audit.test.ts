@@ -5,27 +5,20 @@
  * and never a secret or token.
  */
 import test from 'ava';
-import { Writable } from 'node:stream';
 import { runCli, type CliRuntime } from '../../src/cli/commands.js';
 import { loadConfig } from '../../src/config/index.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
-import { createLogger, silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { ADMIN_TOKEN, apiTest, basic } from '../helpers/app.js';
+import { captureLogs } from '../helpers/logs.js';
 
 type Line = Record<string, unknown>;
 
 function capture() {
-  const raw: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      raw.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const audit = () => raw.map((l) => JSON.parse(l) as Line).filter((l) => l.msg === 'audit');
-  return { raw, audit, logger: createLogger({ level: 'info', destination }) };
+  const captured = captureLogs();
+  return { ...captured, audit: () => captured.lines.filter((l) => l.msg === 'audit') };
 }
 
 const logs = capture();

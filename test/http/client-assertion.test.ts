@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { Writable } from 'node:stream';
 import test from 'ava';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { toNumericDate } from '../../src/core/clock.js';
 import { CLIENT_ASSERTION_TYPE } from '../../src/http/client-auth.js';
 import { openClientSecret, sealClientSecret, SecretBoxError } from '../../src/keys/client-secret-box.js';
-import { createLogger } from '../../src/log.js';
 import { ADMIN_TOKEN, apiTest, basic, ISSUER, type TestServer } from '../helpers/app.js';
+import { captureLogs } from '../helpers/logs.js';
 
 const SECRET_KEY_HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 const withSecretKey = { env: { CLIENT_SECRET_KEY: SECRET_KEY_HEX } };
@@ -324,13 +323,7 @@ test('client secret box: opens only for the same client and key, and detects tam
   t.throws(() => openClientSecret('v1.bad', 'client-a', key), { instanceOf: SecretBoxError });
 });
 
-const logLines: string[] = [];
-const logSink = new Writable({
-  write(chunk, _enc, done) {
-    logLines.push(...String(chunk).split('\n').filter(Boolean));
-    done();
-  },
-});
+const { logger: capturingLogger, raw: logLines } = captureLogs('debug');
 
 apiTest(
   'no client assertion or client_secret_jwt secret ever reaches a log line',
@@ -353,5 +346,5 @@ apiTest(
       for (const secret of secrets) t.false(line.includes(secret), `log line leaks a credential: ${line.slice(0, 120)}`);
     }
   },
-  { ...withSecretKey, logger: createLogger({ level: 'debug', destination: logSink }) },
+  { ...withSecretKey, logger: capturingLogger },
 );

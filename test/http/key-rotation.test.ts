@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import { decodeProtectedHeader } from 'jose';
 import supertest from 'supertest';
@@ -12,8 +11,9 @@ import { FixedClock } from '../../src/core/clock.js';
 import { createApp } from '../../src/http/app.js';
 import { generateKeyRecord, KEY_FILE, KeyStore, KeyStoreHolder, readKeyFile, rotateKeyRecords, writeKeyFile } from '../../src/keys/keystore.js';
 import { KeyFileReloader } from '../../src/keys/reload.js';
-import { createLogger, silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
 import { ADMIN_TOKEN, backends, basic, ISSUER, START } from '../helpers/app.js';
+import { captureLogs } from '../helpers/logs.js';
 
 interface LogLine {
   level: string;
@@ -31,15 +31,8 @@ async function rotatingServer(t: ExecutionContext, backend: (typeof backends ext
   const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: dir });
   const keyOptions = { legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock };
   const holder = new KeyStoreHolder(await KeyStore.fromRecords(readKeyFile(dir)!, keyOptions));
-  const lines: LogLine[] = [];
-  const logger = createLogger({
-    destination: new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as LogLine);
-        done();
-      },
-    }),
-  });
+  const { logger, lines: logged } = captureLogs();
+  const lines = logged as LogLine[];
   const reloader = new KeyFileReloader({ dir, holder, keyOptions, logger, intervalMs });
   await reloader.start();
   t.teardown(() => reloader.stop());

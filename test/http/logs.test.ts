@@ -1,14 +1,7 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/log.js';
 import { ADMIN_TOKEN, apiTest, basic } from '../helpers/app.js';
+import { captureLogs } from '../helpers/logs.js';
 
-const lines: string[] = [];
-const sink = new Writable({
-  write(chunk, _enc, done) {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    done();
-  },
-});
+const { logger, raw: lines } = captureLogs('debug');
 
 apiTest(
   'no token, client secret or admin credential ever reaches a log line',
@@ -45,5 +38,5 @@ apiTest(
       for (const secret of secrets) t.false(line.includes(secret), `a log line holds a secret: ${line.slice(0, 120)}`);
     }
   },
-  { logger: createLogger({ level: 'debug', destination: sink }) },
+  { logger },
 );

@@ -1,32 +1,17 @@
 import test from 'ava';
-import { Writable } from 'node:stream';
 import { loadConfig, ConfigError } from '../../src/config/index.js';
 import { MemoryWindowCounter, rateLimitHeaders } from '../../src/http/rate-limit.js';
-import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { ConfigInput } from '../../src/config/index.js';
 import { ADMIN_TOKEN, basic, standardSetup, startTestServer } from '../helpers/app.js';
+import { captureLogs } from '../helpers/logs.js';
 
 async function server(env: ConfigInput, logger?: Logger) {
   const store = new MemoryStore({ logger: silentLogger() });
   await store.init();
   const s = await startTestServer(store, { env, logger });
   return { ...s, close: async () => { await s.close(); await store.close(); } };
-}
-
-function logSink() {
-  const lines: Record<string, unknown>[] = [];
-  const raw: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) {
-        raw.push(line);
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  return { lines, raw, logger: createLogger({ level: 'info', destination }) };
 }
 
 // ---- the counter ----
@@ -180,7 +165,7 @@ test('limits set to 0 are off', async (t) => {
 });
 
 test('the first refusal of a window writes one rate_limited audit line with ids and no secret', async (t) => {
-  const sink = logSink();
+  const sink = captureLogs();
   const s = await server({ RATE_LIMIT_CLIENT_REQUESTS: '1', RATE_LIMIT_AUTH_FAILURES: '1' }, sink.logger);
   t.teardown(s.close);
   const { clientId, secret, auth, token } = await standardSetup(s);

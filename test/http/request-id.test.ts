@@ -1,19 +1,12 @@
 import test from 'ava';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { silentLogger } from '../../src/log.js';
 import { basic, standardSetup, startTestServer } from '../helpers/app.js';
+import { captureLogs } from '../helpers/logs.js';
 
 test('X-Request-Id: a well-formed one is echoed and logged; others are replaced by a new id', async (t) => {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const s = await startTestServer(new MemoryStore({ logger: silentLogger() }), { logger: createLogger({ level: 'info', destination: sink }) });
+  const { logger, lines } = captureLogs();
+  const s = await startTestServer(new MemoryStore({ logger: silentLogger() }), { logger });
   try {
     const { auth, token, clientId } = await standardSetup(s);
     const requestLines = () => lines.filter((l) => l.msg === 'request');
@@ -50,14 +43,8 @@ test('X-Request-Id: a well-formed one is echoed and logged; others are replaced 
 
 test('LOG_REQUESTS=errors keeps only the lines of failed requests, none keeps none; audit events stay', async (t) => {
   for (const policy of ['errors', 'none'] as const) {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    const s = await startTestServer(new MemoryStore({ logger: silentLogger() }), { env: { LOG_REQUESTS: policy }, logger: createLogger({ level: 'info', destination: sink }) });
+    const { logger, lines } = captureLogs();
+    const s = await startTestServer(new MemoryStore({ logger: silentLogger() }), { env: { LOG_REQUESTS: policy }, logger });
     try {
       const { auth, token, clientId } = await standardSetup(s);
       t.is((await s.request.post('/introspect').set('Authorization', auth).type('form').send({ token })).status, 200);

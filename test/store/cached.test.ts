@@ -1,11 +1,10 @@
 import test from 'ava';
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
 import { openChangeFeed } from '../../src/cache/change-feed.js';
 import type { Invalidation } from '../../src/cache/invalidation.js';
-import { createLogger } from '../../src/log.js';
 import { relayInvalidations, workerBus } from '../../src/cache/cluster-bus.js';
 import { fakeCluster } from '../helpers/cluster.js';
+import { captureLogs } from '../helpers/logs.js';
 import { ExpiringLru } from '../../src/cache/lru.js';
 import { CachedStore } from '../../src/cache/store.js';
 import { FixedClock, systemClock } from '../../src/core/clock.js';
@@ -218,17 +217,11 @@ test('cached: every lookup is reported as a hit or a miss', async (t) => {
 
 if (mongoTestUri()) {
   test('change feed: used where the server has change streams, otherwise one line says the staleness bound applies', async (t) => {
-    const lines: Array<Record<string, unknown>> = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        callback();
-      },
-    });
+    const { logger, lines } = captureLogs();
     const { store, dbName, cleanup } = await makeMongoTestStore();
     t.teardown(cleanup);
     const events: Invalidation[] = [];
-    const feed = await openChangeFeed({ uri: mongoTestUri()!, dbName, logger: createLogger({ destination }), ttlSeconds: 5, onInvalidation: (e) => events.push(e) });
+    const feed = await openChangeFeed({ uri: mongoTestUri()!, dbName, logger, ttlSeconds: 5, onInvalidation: (e) => events.push(e) });
     t.teardown(() => feed.close());
     if (!feed.active) {
       const warned = lines.filter((l) => l.level === 'warn');

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { Writable } from 'node:stream';
-import { createLogger, silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
 import { createStore, MemoryStore, MongoStore } from '../../src/store/index.js';
+import { captureLogs } from '../helpers/logs.js';
 import { storeContract } from './contract.js';
 
 storeContract('memory', async () => {
@@ -11,14 +11,8 @@ storeContract('memory', async () => {
 });
 
 test('[memory] init warns that the store is for development only', async (t) => {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString());
-      callback();
-    },
-  });
-  const store = new MemoryStore({ logger: createLogger({ destination }) });
+  const { logger, raw: lines } = captureLogs();
+  const store = new MemoryStore({ logger });
   await store.init();
   t.is(lines.length, 1);
   const line = JSON.parse(lines[0]!) as { level: string; msg: string };

@@ -1,8 +1,8 @@
 import test from 'ava';
-import { Writable } from 'node:stream';
-import { createLogger, silentLogger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
 import { MongoStore } from '../../src/store/mongo.js';
 import { StoreUnavailableError } from '../../src/store/types.js';
+import { captureLogs } from '../helpers/logs.js';
 import { makeMongoTestStore, mongoRequired, mongoTestUri, probeMongo, withRawClient } from '../helpers/mongo.js';
 import { makeClient, makeCustomer, makeGrant, makeOpaqueGrant, storeContract } from './contract.js';
 
@@ -72,16 +72,7 @@ function registerMongoSuite(uri: string): void {
     return typeof info.ferretdbVersion === 'string';
   }
 
-  function captureLogger() {
-    const lines: Array<Record<string, unknown>> = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        callback();
-      },
-    });
-    return { lines, logger: createLogger({ level: 'debug', destination }) };
-  }
+  const captureLogger = () => captureLogs('debug');
 
   test('[mongodb] expiry and token hash uniqueness modes match the server', async (t) => {
     const { lines, logger } = captureLogger();
