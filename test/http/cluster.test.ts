@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,15 +68,21 @@ test('cluster: without MongoDB the server runs one worker and says why', async (
 
 const uri = mongoTestUri();
 if (uri || mongoRequired()) {
-  test('cluster: a revocation or customer change through one worker takes effect in every worker at once', async (t) => {
-    if (!uri) return t.fail('MONGODB_TEST_URI is required for the cluster test');
+  /** A two-worker cluster on its own MongoDB database, stopped and dropped after the test. */
+  const twoWorkers = async (t: ExecutionContext, env: Record<string, string>) => {
     const dbName = uniqueDbName();
-    // A long staleness bound: only invalidation can explain a change seen at once.
-    const server = await startServer({ MONGODB_URI: uri, MONGODB_DB: dbName, WORKERS: '2', CACHE_TTL_SECONDS: '600' }, 2);
+    const server = await startServer({ MONGODB_URI: uri!, MONGODB_DB: dbName, WORKERS: '2', ...env }, 2);
     t.teardown(async () => {
       await server.stop();
       await withRawClient((c) => c.db(dbName).dropDatabase());
     });
+    return server;
+  };
+
+  test('cluster: a revocation or customer change through one worker takes effect in every worker at once', async (t) => {
+    if (!uri) return t.fail('MONGODB_TEST_URI is required for the cluster test');
+    // A long staleness bound: only invalidation can explain a change seen at once.
+    const server = await twoWorkers(t, { CACHE_TTL_SECONDS: '600' });
     t.true(server.lines.some((l) => l.msg === 'cluster started' && l.workers === 2));
     const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
     const client = (await call(server.port, '/admin/clients', { headers: admin, body: JSON.stringify({ name: 'Gateway' }) })).body;
@@ -108,12 +114,7 @@ if (uri || mongoRequired()) {
 
   test('cluster: failed authentications in both workers count against one budget', async (t) => {
     if (!uri) return t.fail('MONGODB_TEST_URI is required for the cluster test');
-    const dbName = uniqueDbName();
-    const server = await startServer({ MONGODB_URI: uri, MONGODB_DB: dbName, WORKERS: '2', RATE_LIMIT_AUTH_FAILURES: '4' }, 2);
-    t.teardown(async () => {
-      await server.stop();
-      await withRawClient((c) => c.db(dbName).dropDatabase());
-    });
+    const server = await twoWorkers(t, { RATE_LIMIT_AUTH_FAILURES: '4' });
     const attempt = () =>
       call(server.port, '/introspect', { headers: { Authorization: basic('nobody', 'wrong'), 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'token=x' });
     for (let i = 0; i < 4; i++) {
