@@ -1,3 +1,4 @@
+import test from 'ava';
 import { ADMIN_TOKEN, apiTest, basic } from '../helpers/app.js';
 import { captureLogs } from '../helpers/logs.js';
 
@@ -40,3 +41,20 @@ apiTest(
   },
   { logger },
 );
+
+test('every line carries its own time as RFC 3339 UTC, to the millisecond', async (t) => {
+  const { logger: timed, lines: parsed } = captureLogs('info');
+  const before = Date.now();
+  timed.info('first');
+  timed.info('same millisecond, most likely');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  timed.info('later');
+  const after = Date.now();
+  const times = parsed.map((l) => l.time as string);
+  for (const time of times) {
+    t.regex(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const ms = Date.parse(time);
+    t.true(ms >= before && ms <= after, `${time} outside the test's span`);
+  }
+  t.true(Date.parse(times[2]!) - Date.parse(times[0]!) >= 5, 'a later line has a later time');
+});
