@@ -228,10 +228,9 @@ function hasBodyOfType(req: IncomingMessage, type: string): boolean {
 export async function readForm(req: IncomingMessage, querystring: string, limit: number): Promise<Map<string, string>> {
   refuseCredentialsInQuery(querystring);
   if (!hasBodyOfType(req, FORM_TYPE)) throw new InvalidRequest(`content type must be ${FORM_TYPE}`);
-  const search = new URLSearchParams(await readBody(req, limit));
   const params = new Map<string, string>();
   let count = 0;
-  for (const [name, value] of search) {
+  for (const [name, value] of formPairs(await readBody(req, limit))) {
     if (++count > MAX_PARAMETERS) throw new InvalidRequest('too many parameters');
     if (params.has(name)) throw new InvalidRequest(`parameter ${safeName(name)} is repeated`);
     params.set(name, value);
@@ -240,6 +239,24 @@ export async function readForm(req: IncomingMessage, querystring: string, limit:
 }
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * The name-value pairs of a form body, exactly as `new URLSearchParams(body)`
+ * gives them (which, unlike the bare WHATWG form parser, drops one leading
+ * `?`). A body with nothing to decode (no `%`, no `+`: the usual one, as
+ * tokens and client ids are URL-safe) is split directly; anything else goes
+ * to URLSearchParams.
+ */
+export function formPairs(body: string): Iterable<[string, string]> {
+  if (body.includes('%') || body.includes('+')) return new URLSearchParams(body);
+  const pairs: Array<[string, string]> = [];
+  for (const part of (body.startsWith('?') ? body.slice(1) : body).split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    pairs.push(eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  return pairs;
+}
 
 /** `readForm` as a middleware: the parameters go to `ctx.state.params`. */
 export function formBody(limit: number): AppMiddleware {
