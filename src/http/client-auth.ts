@@ -105,7 +105,7 @@ export async function authenticateClient(presented: PresentedCredentials, client
   const client = presented.clientId.length <= 256 ? await clients.findById(presented.clientId) : null;
   // Assertion clients have no hash: the comparison still runs, and fails.
   const expected = Buffer.from(client?.secretHash ?? UNKNOWN_CLIENT_HASH, 'base64url');
-  const actual = Buffer.from(hashClientSecret(presented.clientSecret), 'base64url');
+  const actual = hash('sha256', presented.clientSecret, 'buffer');
   const secretOk = expected.length === actual.length && timingSafeEqual(expected, actual) && typeof client?.secretHash === 'string';
   if (!client || !secretOk) throw new InvalidClient();
   // A client uses the method it registered (RFC 7591 §2), nothing weaker or different.
