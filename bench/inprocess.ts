@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -27,7 +30,9 @@ import { makeSeed } from './seed.js';
  * shared machine; this one moves a few per cent, so it is the tool for
  * deciding whether a change to the hot path pays.
  *
- * Flags: --n=REQUESTS per round (default 50000), --rounds=N (default 5).
+ * Flags: --n=REQUESTS per round (default 50000), --rounds=N (default 5),
+ * --heap-profile (also write a sampled allocation profile of the hot cases
+ * to bench/results/, to see which code allocates what).
  */
 
 const arg = (name: string): string | undefined =>
@@ -78,8 +83,8 @@ function call(listener: Listener, headers: Record<string, string>, body: string)
 async function measure(listener: Listener, headers: Record<string, string>, bodies: string[], n: number): Promise<number> {
   const started = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
-    const { status } = await call(listener, headers, bodies[i % bodies.length]!);
-    if (status !== 200) throw new Error(`status ${status}`);
+    const { status, body } = await call(listener, headers, bodies[i % bodies.length]!);
+    if (status !== 200 || !body.startsWith('{"active":true')) throw new Error(`not an active answer: ${status} ${body.slice(0, 80)}`);
   }
   return Number(process.hrtime.bigint() - started) / n / 1000;
 }
@@ -149,23 +154,48 @@ const cases: Array<[string, Listener, string[]]> = [
   ['introspect, JWT, hot', listener, bodies('jwt')],
   ['introspect, opaque, hot', listener, bodies('opaque')],
 ];
+const HEAP_PROFILE = process.argv.includes('--heap-profile');
 if (process.argv.includes('--allocations-only')) {
   const out: Record<string, number> = {};
   for (const [name, l, b] of cases) {
     await measure(l, headers, b, 2000);
     out[name] = await allocatedPerRequest(l, headers, b, 2000);
   }
+  if (HEAP_PROFILE) await writeHeapProfile(cases.slice(1));
   console.log(JSON.stringify(out));
   process.exit(0);
 }
 
+/**
+ * Where the bytes go: V8's sampling heap profile of the given cases, counting
+ * objects the collector has already freed too, written for Chrome DevTools
+ * (Memory tab, "Load profile").
+ */
+async function writeHeapProfile(profiled: typeof cases): Promise<void> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 256,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  for (const [, l, b] of profiled) await measure(l, headers, b, 5000);
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `inprocess-${new Date().toISOString().replace(/[:.]/g, '-')}.heapprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.error(`heap profile: ${file}`);
+}
+
 /** The allocation figures, from a copy of this script run with a young generation that holds them. */
 async function allocationsInChild(): Promise<Map<string, number>> {
-  const { stdout } = await promisify(execFile)(
+  const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
-    ['--min-semi-space-size=256', '--max-semi-space-size=256', fileURLToPath(import.meta.url), '--allocations-only'],
+    ['--min-semi-space-size=256', '--max-semi-space-size=256', fileURLToPath(import.meta.url), '--allocations-only', ...(HEAP_PROFILE ? ['--heap-profile'] : [])],
     { env: process.env },
   );
+  if (stderr) process.stderr.write(stderr);
   const figures = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number | null>;
   return new Map(Object.entries(figures).map(([name, bytes]) => [name, bytes ?? Number.NaN]));
 }
