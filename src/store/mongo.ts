@@ -13,7 +13,11 @@ import {
   MongoTopologyClosedError,
   type Collection,
   type Db,
+  type CommandStartedEvent,
+  type Document,
+  type Filter,
 } from 'mongodb';
+import DataLoader from 'dataloader';
 import type { Logger } from '../log.js';
 import {
   DuplicateKeyError,
@@ -101,12 +105,30 @@ export interface MongoStoreOptions {
   grantRetentionSeconds?: number;
   /** Period of the in-process sweeper, used only when TTL indexes are unavailable. */
   sweepIntervalMs?: number;
+  /**
+   * How lookups by id and token hash reach the server: `auto` (the default)
+   * batches them where the server answers `$in` from its indexes and sends
+   * them one by one where it does not (see `LookupMode`).
+   */
+  lookups?: LookupMode | 'auto';
+  /** Sees every command the driver sends (diagnostics, tests); off by default, as it costs a little per command. */
+  onCommandStarted?: (event: CommandStartedEvent) => void;
 }
+
+/**
+ * `batched`: lookups made together share one `find` with `$in` (see
+ * `batchedLookup`). `single`: one `findOne` each, for servers that evaluate
+ * `$in` by reading the whole collection (FerretDB 1.x), where one batched
+ * query costs more than many single ones.
+ */
+export type LookupMode = 'batched' | 'single';
 
 export const DEFAULT_TIMEOUT_MS = 2000;
 export const DEFAULT_GRANT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 export const DEFAULT_DB_NAME = 'open_login';
+/** The most keys one batched lookup sends in its `$in`. */
+export const MAX_LOOKUP_BATCH = 100;
 
 const INDEX_TOKEN_HASH_UNIQUE = 'grants_token_hash_unique';
 const INDEX_TOKEN_HASH_PLAIN = 'grants_token_hash';
@@ -387,14 +409,64 @@ interface Runner {
   run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
   readonly maxTimeMS: number;
   readonly logger: Logger;
+  /** The lookup mode in force (it is settled by `init()`). */
+  lookups(): LookupMode;
+}
+
+/** One lookup by one field: batched with others, or alone. */
+async function lookup<D extends Document>(
+  batch: DataLoader<string, D | null>,
+  collection: Collection<D>,
+  field: '_id' | 'token_hash',
+  operation: string,
+  runner: Runner,
+  key: string,
+): Promise<D | null> {
+  if (runner.lookups() === 'batched') return batch.load(key);
+  const filter = { [field]: key } as Filter<D>;
+  return (await runner.run(operation, () => collection.findOne(filter, { maxTimeMS: runner.maxTimeMS }))) as D | null;
+}
+
+/**
+ * Lookups by one field, gathered: every lookup made while one turn of the
+ * event loop runs (the requests whose bytes arrived together) goes to MongoDB
+ * as one `find` with `$in`, dispatched before the loop waits for I/O again
+ * (`setImmediate`). Under concurrent load each round trip, and the driver's
+ * fixed cost per operation, then serves many requests; a lone request waits
+ * for nothing. A failed or late batch fails every lookup in it, each with
+ * the store error (503 at the edge); nothing is cached here.
+ */
+function batchedLookup<D extends Document>(
+  collection: Collection<D>,
+  field: '_id' | 'token_hash',
+  operation: string,
+  runner: Runner,
+): DataLoader<string, D | null> {
+  return new DataLoader<string, D | null>(
+    async (keys) => {
+      const filter = { [field]: { $in: [...new Set(keys)] } } as Filter<D>;
+      const docs = (await runner.run(operation, () => collection.find(filter, { maxTimeMS: runner.maxTimeMS }).toArray())) as D[];
+      const byKey = new Map<unknown, D>();
+      // Were a value ever held twice, the first found answers, as findOne would.
+      for (const doc of docs) if (!byKey.has(doc[field])) byKey.set(doc[field], doc);
+      return keys.map((key) => byKey.get(key) ?? null);
+    },
+    { cache: false, maxBatchSize: MAX_LOOKUP_BATCH, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+  );
 }
 
 class MongoGrantStore implements GrantStore {
+  private readonly byId: DataLoader<string, GrantDocument | null>;
+  private readonly byTokenHash: DataLoader<string, GrantDocument | null>;
+
   constructor(
     private readonly collection: Collection<GrantDocument>,
     private readonly runner: Runner,
     private readonly uniqueness: () => TokenHashUniqueness,
-  ) {}
+  ) {
+    this.byId = batchedLookup(collection, '_id', 'grants.findById', runner);
+    this.byTokenHash = batchedLookup(collection, 'token_hash', 'grants.findByTokenHash', runner);
+  }
 
   private read(doc: unknown): Grant | null {
     if (doc === null || doc === undefined) return null;
@@ -422,18 +494,12 @@ class MongoGrantStore implements GrantStore {
 
   async findById(id: string): Promise<Grant | null> {
     if (typeof id !== 'string') return null;
-    const doc = await this.runner.run('grants.findById', () =>
-      this.collection.findOne({ _id: id }, { maxTimeMS: this.runner.maxTimeMS }),
-    );
-    return this.read(doc);
+    return this.read(await lookup(this.byId, this.collection, '_id', 'grants.findById', this.runner, id));
   }
 
   async findByTokenHash(tokenHash: string): Promise<Grant | null> {
     if (typeof tokenHash !== 'string') return null;
-    const doc = await this.runner.run('grants.findByTokenHash', () =>
-      this.collection.findOne({ token_hash: tokenHash }, { maxTimeMS: this.runner.maxTimeMS }),
-    );
-    return this.read(doc);
+    return this.read(await lookup(this.byTokenHash, this.collection, 'token_hash', 'grants.findByTokenHash', this.runner, tokenHash));
   }
 
   async revoke(id: string, at: Date): Promise<boolean> {
@@ -471,10 +537,14 @@ class MongoGrantStore implements GrantStore {
 }
 
 class MongoCustomerStore implements CustomerStore {
+  private readonly byId: DataLoader<string, CustomerDocument | null>;
+
   constructor(
     private readonly collection: Collection<CustomerDocument>,
     private readonly runner: Runner,
-  ) {}
+  ) {
+    this.byId = batchedLookup(collection, '_id', 'customers.findById', runner);
+  }
 
   async upsert(customer: Customer): Promise<void> {
     const { _id, ...fields } = customerToDocument(customer);
@@ -486,9 +556,7 @@ class MongoCustomerStore implements CustomerStore {
 
   async findById(id: string): Promise<Customer | null> {
     if (typeof id !== 'string') return null;
-    const doc = await this.runner.run('customers.findById', () =>
-      this.collection.findOne({ _id: id }, { maxTimeMS: this.runner.maxTimeMS }),
-    );
+    const doc = await lookup(this.byId, this.collection, '_id', 'customers.findById', this.runner, id);
     if (!doc) return null;
     const customer = customerFromDocument(doc);
     if (!customer) this.runner.logger.warn({ customerId: id }, 'malformed customer document treated as not found');
@@ -597,6 +665,9 @@ export class MongoStore implements Store {
   private uniqueness: TokenHashUniqueness = 'app-check';
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  private readonly lookupChoice: LookupMode | 'auto';
+  // One by one until init has asked the server how it answers `$in`.
+  private lookupMode: LookupMode = 'single';
 
   constructor(options: MongoStoreOptions) {
     this.logger = options.logger;
@@ -611,13 +682,17 @@ export class MongoStore implements Store {
       serverSelectionTimeoutMS: this.timeoutMs,
       connectTimeoutMS: this.timeoutMs,
       waitQueueTimeoutMS: this.timeoutMs,
+      ...(options.onCommandStarted ? { monitorCommands: true } : {}),
     });
+    if (options.onCommandStarted) this.client.on('commandStarted', options.onCommandStarted);
+    this.lookupChoice = options.lookups ?? 'auto';
     this.db = this.client.db(this.dbName);
 
     const runner: Runner = {
       run: (operation, fn) => this.run(operation, fn, this.deadlineMs),
       maxTimeMS: this.timeoutMs,
       logger: this.logger,
+      lookups: () => this.lookupMode,
     };
     this.grants = new MongoGrantStore(this.db.collection<GrantDocument>('grants'), runner, () => this.uniqueness);
     this.customers = new MongoCustomerStore(this.db.collection<CustomerDocument>('customers'), runner);
@@ -632,6 +707,11 @@ export class MongoStore implements Store {
 
   get tokenHashUniqueness(): TokenHashUniqueness {
     return this.uniqueness;
+  }
+
+  /** How lookups by id and token hash reach the server (settled by `init()`). */
+  get lookups(): LookupMode {
+    return this.lookupMode;
   }
 
   async init(): Promise<void> {
@@ -653,6 +733,47 @@ export class MongoStore implements Store {
       grants.createIndex({ customer_id: 1 }, { name: INDEX_CUSTOMER_ID }), INIT_DEADLINE_MS);
     await this.ensureTokenHashIndex(grants, ferretdbVersion !== null);
     await this.ensureExpiry(grants, ferretdbVersion !== null);
+    await this.chooseLookups();
+  }
+
+  /**
+   * Batched lookups pay only where the server answers `$in` from its indexes.
+   * The query plan says: FerretDB marks a filter it cannot hand to its
+   * backend with `filterPushdown: false` (it then reads every document, some
+   * hundred times slower than a single lookup), MongoDB plans an index scan.
+   */
+  private async chooseLookups(): Promise<void> {
+    const fields = { store: this.kind };
+    if (this.lookupChoice !== 'auto') {
+      this.lookupMode = this.lookupChoice;
+      this.logger.info({ ...fields, lookups: this.lookupMode }, 'lookup mode set by configuration');
+      return;
+    }
+    try {
+      const plan = await this.run(
+        'explain grants.find $in',
+        () =>
+          this.db.command({
+            explain: { find: 'grants', filter: { _id: { $in: ['lookup-probe-1', 'lookup-probe-2'] } } },
+            verbosity: 'queryPlanner',
+          }),
+        INIT_DEADLINE_MS,
+      );
+      this.lookupMode = plan.filterPushdown === false ? 'single' : 'batched';
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
+      this.lookupMode = 'single';
+      this.logger.warn({ ...fields, error: describe(err) }, 'could not read the query plan of $in; lookups go one by one');
+      return;
+    }
+    if (this.lookupMode === 'batched') {
+      this.logger.info({ ...fields, lookups: 'batched', maxBatch: MAX_LOOKUP_BATCH }, 'concurrent lookups by id and token hash share one $in query');
+    } else {
+      this.logger.info(
+        { ...fields, lookups: 'single' },
+        'this server evaluates $in without its indexes (FerretDB); lookups by id and token hash go one by one',
+      );
+    }
   }
 
   /**

@@ -12,7 +12,7 @@ import { MongoError } from 'mongodb';
 import { CachedStore } from '../../src/cache/store.js';
 import type { Clock } from '../../src/core/clock.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { MongoStore, toStoreError } from '../../src/store/mongo.js';
+import { MongoStore, toStoreError, type LookupMode } from '../../src/store/mongo.js';
 import { StoreUnavailableError } from '../../src/store/types.js';
 import { ferretdbAvailable, ferretdbBinary, PrivateFerretDb } from '../helpers/ferretdb.js';
 import { mongoRequired } from '../helpers/mongo.js';
@@ -38,10 +38,17 @@ interface Setup {
 }
 
 /** A private FerretDB, a MongoStore on it and the app; all torn down when the test ends. */
-async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number } = {}): Promise<Setup> {
+async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number; lookups?: LookupMode } = {}): Promise<Setup> {
   const db = await PrivateFerretDb.start();
   // Retention far beyond the fixed test clock, so the in-process sweeper (real time) leaves the grants alone.
-  const store = new MongoStore({ uri: db.uri, dbName: 'fault', timeoutMs: STORE_TIMEOUT_MS, grantRetentionSeconds: 10 * 365 * 86_400, logger: silentLogger() });
+  const store = new MongoStore({
+    uri: db.uri,
+    dbName: 'fault',
+    timeoutMs: STORE_TIMEOUT_MS,
+    grantRetentionSeconds: 10 * 365 * 86_400,
+    logger: silentLogger(),
+    ...(options.lookups ? { lookups: options.lookups } : {}),
+  });
   // A loaded machine may need longer than STORE_TIMEOUT_MS for the first handshake; the faults come later.
   for (let attempt = 1; ; attempt++) {
     try {
@@ -170,6 +177,36 @@ function registerFaultSuite(): void {
     );
     const activeDuringFaults = x.answers.filter((r) => r.status === 200 && (r.body?.active === true || r.body?.valid === true)).length;
     t.true(activeDuringFaults > 0);
+    t.false(
+      x.answers.some((r) => r.status >= 500 && r.status !== 503),
+      'a store fault is 503, never another 5xx',
+    );
+  });
+
+  test.serial('batched lookups: a hung or dead store fails every lookup of a batch with 503, and they recover', async (t) => {
+    t.timeout(60_000);
+    const x = await setUp(t, { lookups: 'batched' });
+    t.is(x.store.lookups, 'batched');
+    await expectHealthy(t, x, 'before');
+    // Requests at once, so their grant lookups share batches.
+    const together = async (phase: string) => {
+      const answers = await Promise.all([x.jwt, x.opaque, x.revoked, x.jwt].map((token) => introspect(x, token)));
+      for (const { res, ms } of answers) {
+        t.is(res.status, 503, `${phase}: ${res.status} ${res.text}`);
+        t.true(ms <= ANSWER_BOUND_MS, `${phase}: took ${ms} ms (bound ${ANSWER_BOUND_MS} ms)`);
+      }
+    };
+    x.db.pause();
+    await together('paused');
+    await expectUnavailable(t, x, 'paused');
+    x.db.resume();
+    await awaitRecovery(t, x, 'resumed');
+    await expectHealthy(t, x, 'resumed');
+    await x.db.kill();
+    await together('killed');
+    await x.db.start();
+    await awaitRecovery(t, x, 'restarted');
+    await expectHealthy(t, x, 'restarted');
     t.false(
       x.answers.some((r) => r.status >= 500 && r.status !== 503),
       'a store fault is 503, never another 5xx',

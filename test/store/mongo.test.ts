@@ -66,6 +66,8 @@ function registerMongoSuite(uri: string): void {
   });
 
   storeContract('mongodb', () => makeMongoTestStore());
+  // The whole contract again with lookups gathered into `$in` queries, whatever the server.
+  storeContract('mongodb, batched lookups', () => makeMongoTestStore({ lookups: 'batched' }));
 
   async function isFerretDb(): Promise<boolean> {
     const info = await withRawClient((client) => client.db('admin').command({ buildInfo: 1 }));
@@ -86,6 +88,79 @@ function registerMongoSuite(uri: string): void {
       t.is(store.expiryMode, 'ttl-index');
       t.is(store.tokenHashUniqueness, 'unique-index');
       t.true(lines.some((line) => /TTL index/.test(String(line.msg))));
+    }
+  });
+
+  test('[mongodb] lookups are batched where the server answers $in from its indexes, one by one elsewhere, and the log says which', async (t) => {
+    const { lines, logger } = captureLogger();
+    const { store, cleanup } = await makeMongoTestStore({ logger });
+    t.teardown(cleanup);
+    const said = lines.find((line) => line.lookups !== undefined);
+    if (await isFerretDb()) {
+      t.is(store.lookups, 'single');
+      t.is(said?.lookups, 'single');
+      t.regex(String(said?.msg), /evaluates \$in without its indexes \(FerretDB\)/);
+    } else {
+      t.is(store.lookups, 'batched');
+      t.is(said?.lookups, 'batched');
+    }
+  });
+
+  test('[mongodb] batched lookups: lookups made together are one query per collection and field, each answered with its own record', async (t) => {
+    const finds: Array<{ collection: string; filter: Record<string, unknown> }> = [];
+    const { store, cleanup } = await makeMongoTestStore({
+      lookups: 'batched',
+      onCommandStarted: (event) => {
+        if (event.commandName === 'find') finds.push({ collection: String(event.command.find), filter: event.command.filter as Record<string, unknown> });
+      },
+    });
+    t.teardown(cleanup);
+    t.is(store.lookups, 'batched');
+    const grants = Array.from({ length: 8 }, (_, i) => makeGrant({ customerId: `cust_${i % 3}` }));
+    const opaque = makeOpaqueGrant();
+    for (const grant of [...grants, opaque]) await store.grants.insert(grant);
+    for (let i = 0; i < 3; i++) await store.customers.upsert(makeCustomer({ id: `cust_${i}` }));
+    finds.length = 0;
+
+    // In one turn of the event loop: present, missing and repeated keys, three kinds of lookup.
+    const ids = [...grants.map((g) => g.id), 'jti_missing', grants[0]!.id, opaque.id];
+    const [byId, byHash, missingHash, customers] = await Promise.all([
+      Promise.all(ids.map((id) => store.grants.findById(id))),
+      store.grants.findByTokenHash(opaque.tokenHash!),
+      store.grants.findByTokenHash('no-such-hash'),
+      Promise.all(['cust_0', 'cust_2', 'cust_missing', 'cust_1'].map((id) => store.customers.findById(id))),
+    ]);
+    t.deepEqual(byId, [...grants, null, grants[0]!, opaque]);
+    t.deepEqual(byHash, opaque);
+    t.is(missingHash, null);
+    t.deepEqual(customers.map((c) => c?.id ?? null), ['cust_0', 'cust_2', null, 'cust_1']);
+
+    const grantById = finds.filter((f) => f.collection === 'grants' && '_id' in f.filter);
+    const grantByHash = finds.filter((f) => f.collection === 'grants' && 'token_hash' in f.filter);
+    const customerById = finds.filter((f) => f.collection === 'customers');
+    t.is(grantById.length, 1, JSON.stringify(grantById));
+    t.is(grantByHash.length, 1, JSON.stringify(grantByHash));
+    t.is(customerById.length, 1, JSON.stringify(customerById));
+    // Each key is asked for once, however often it was looked up.
+    t.deepEqual(((grantById[0]!.filter._id as { $in: string[] }).$in).slice().sort(), [...new Set(ids)].sort());
+
+    // Lookups in separate turns are separate queries, each still answered.
+    finds.length = 0;
+    t.deepEqual(await store.grants.findById(grants[1]!.id), grants[1]);
+    t.deepEqual(await store.grants.findById(grants[2]!.id), grants[2]);
+    t.is(finds.length, 2);
+  });
+
+  test('[mongodb] batched lookups: when the server is gone, every lookup of the batch fails with StoreUnavailableError', async (t) => {
+    const { store, cleanup } = await makeMongoTestStore({ lookups: 'batched', timeoutMs: 500 });
+    t.teardown(cleanup);
+    const grant = makeGrant();
+    await store.grants.insert(grant);
+    await store.close();
+    const settled = await Promise.allSettled([grant.id, grant.id, 'jti_other', 'jti_third'].map((id) => store.grants.findById(id)));
+    for (const result of settled) {
+      t.is(result.status, 'rejected');
+      if (result.status === 'rejected') t.true(result.reason instanceof StoreUnavailableError, String(result.reason));
     }
   });
 
