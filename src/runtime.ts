@@ -35,6 +35,7 @@ export async function openRuntime(
     logger,
     timeoutMs: config.storeTimeoutMs,
     grantRetentionSeconds: config.grantRetentionSeconds,
+    lookups: config.mongodbLookups,
   });
   await store.init();
   // `keys` follows the holder, so a reloaded key file reaches every reader (see KeyFileReloader).

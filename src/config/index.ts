@@ -17,6 +17,8 @@ export interface Config {
   /** `null`: the embedded in-memory store (development only). */
   mongodbUri: string | null;
   mongodbDb: string | undefined;
+  /** How MongoDB lookups that miss the cache reach the server: batched into `$in`, one by one, or as the server's query plan suggests. */
+  mongodbLookups: 'auto' | 'batched' | 'single';
   /** `null`: the admin API is not mounted. */
   adminToken: string | null;
   /** `null`: `/metrics` is open; otherwise it needs `Authorization: Bearer <token>`. */
@@ -102,6 +104,7 @@ const schema = z.object({
     .refine((v) => /^mongodb(\+srv)?:\/\//.test(v), 'must start with mongodb:// or mongodb+srv://')
     .optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a plain database name').optional(),
+  MONGODB_LOOKUPS: z.enum(['auto', 'batched', 'single']).default('auto'),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters (use a random value)').optional(),
   METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters (use a random value)').optional(),
   KEYS_DIR: z.string().min(1).default('keys'),
@@ -187,6 +190,7 @@ export function loadConfig(env: ConfigInput | NodeJS.ProcessEnv = process.env): 
     audience: c.TOKEN_AUDIENCE ?? issuer,
     mongodbUri: c.MONGODB_URI ?? null,
     mongodbDb: c.MONGODB_DB,
+    mongodbLookups: c.MONGODB_LOOKUPS,
     adminToken: c.ADMIN_TOKEN ?? null,
     metricsToken: c.METRICS_TOKEN ?? null,
     keysDir: c.KEYS_DIR,

@@ -1,11 +1,11 @@
 import type { Logger } from '../log.js';
 import { MemoryStore } from './memory.js';
-import { MongoStore } from './mongo.js';
+import { MongoStore, type LookupMode } from './mongo.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
 export { MemoryStore } from './memory.js';
-export { MongoStore, type ExpiryMode, type MongoStoreOptions, type TokenHashUniqueness } from './mongo.js';
+export { MongoStore, type ExpiryMode, type LookupMode, type MongoStoreOptions, type TokenHashUniqueness } from './mongo.js';
 
 export interface CreateStoreOptions {
   /** Unset or null selects the embedded in-memory store (development only). */
@@ -14,6 +14,8 @@ export interface CreateStoreOptions {
   logger: Logger;
   timeoutMs?: number;
   grantRetentionSeconds?: number;
+  /** MongoDB only: how lookups reach the server (see `LookupMode`); `auto` asks the server. */
+  lookups?: LookupMode | 'auto';
 }
 
 export function createStore(options: CreateStoreOptions): Store {
@@ -24,6 +26,7 @@ export function createStore(options: CreateStoreOptions): Store {
       logger: options.logger,
       timeoutMs: options.timeoutMs,
       grantRetentionSeconds: options.grantRetentionSeconds,
+      lookups: options.lookups ?? 'auto',
     });
   }
   return new MemoryStore({ logger: options.logger });

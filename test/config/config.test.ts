@@ -12,6 +12,8 @@ test('defaults: embedded store, issuer from the port, ES256, 30 s skew', (t) => 
   t.is(c.signingAlg, 'ES256');
   t.is(c.clockSkewSeconds, 30);
   t.is(c.adminToken, null);
+  t.is(c.mongodbLookups, 'auto');
+  t.is(loadConfig({ MONGODB_LOOKUPS: 'batched' }).mongodbLookups, 'batched');
 });
 
 test('the documented file form (config/example.json) loads, and the environment overrides it', (t) => {
@@ -30,6 +32,7 @@ test('a wrong setting is one line naming it', (t) => {
     [{ MONGODB_URI: 'postgres://x' }, /^MONGODB_URI: /],
     [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN: must be at least 32 characters/],
     [{ SIGNING_ALG: 'none' }, /^SIGNING_ALG: /],
+    [{ MONGODB_LOOKUPS: 'sometimes' }, /^MONGODB_LOOKUPS: /],
     [{ DEFAULT_TOKEN_TTL_SECONDS: '100', MAX_TOKEN_TTL_SECONDS: '10' }, /^DEFAULT_TOKEN_TTL_SECONDS: must not exceed MAX_TOKEN_TTL_SECONDS$/],
   ];
   for (const [env, message] of cases) {
