@@ -1,6 +1,7 @@
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { configKeys } from '../../src/config/index.js';
 import { examples } from '../../src/http/openapi.js';
 
 const readme = readFileSync('README.md', 'utf8');
@@ -93,4 +94,11 @@ test('each integration guide says how it caches and how it was checked', (t) => 
     // No guide claims to have run a product it did not run.
     if (!['curl.md', 'node-clients.md'].includes(guide)) t.regex(text, /was not\s+run here/, `${guide}: says it was not run`);
   }
+});
+
+test('every configuration key is in the README configuration table', (t) => {
+  // The first cell of each table row, which may name two keys (`PORT` / `HOST`).
+  const firstCells = [...readme.matchAll(/^\| ([^|]+) \|/gm)].map((m) => m[1]!);
+  const rows = new Set(firstCells.flatMap((cell) => [...cell.matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1])));
+  for (const key of configKeys) t.true(rows.has(key), `README has no row for ${key}`);
 });
