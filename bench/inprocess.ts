@@ -8,15 +8,9 @@ import { promisify } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { getHeapStatistics } from 'node:v8';
-import { createCaches } from '../src/cache/index.js';
 import { loadConfig } from '../src/config/index.js';
-import { systemClock } from '../src/core/clock.js';
-import { createApp } from '../src/http/app.js';
-import { generateKeyRecord, KeyStore } from '../src/keys/keystore.js';
 import { createLogger } from '../src/log.js';
-import { Metrics } from '../src/metrics.js';
-import { MemoryStore } from '../src/store/memory.js';
-import { makeSeed } from './seed.js';
+import { embeddedBenchApp } from './embedded-app.js';
 
 /**
  * `npm run bench:inprocess`: the CPU cost of this server's own part of an
@@ -113,21 +107,7 @@ process.env.RATE_LIMIT_CLIENT_REQUESTS ??= '100000000';
 const config = loadConfig(process.env);
 const devNull = new Writable({ write: (_chunk, _encoding, callback) => callback() });
 const logger = createLogger({ level: config.logLevel, destination: devNull });
-const clock = systemClock;
-const keys = await KeyStore.fromRecords([await generateKeyRecord(config.signingAlg, clock.now())], {
-  legacyHs256Secret: null,
-  maxTokenTtlSeconds: config.maxTokenTtlSeconds,
-  clock,
-});
-const inner = new MemoryStore({ logger });
-await inner.init();
-const seed = await makeSeed({ keys, issuer: config.issuer, count: 10, formats: ['jwt', 'opaque'] });
-await inner.clients.insert(seed.client);
-for (const c of seed.customers) await inner.customers.upsert(c);
-for (const g of seed.grants) await inner.grants.insert(g);
-const metrics = new Metrics();
-const caches = await createCaches({ config, logger, metrics, store: inner, clock });
-const app = createApp({ config, logger, metrics, store: caches.store, keys, clock, ...(caches.verifiedTokens ? { verifiedTokens: caches.verifiedTokens } : {}) });
+const { app, seed } = await embeddedBenchApp(config, logger, 10);
 const listener = app.callback();
 
 /** The baseline: read the body, answer a fixed JSON, nothing else. */
