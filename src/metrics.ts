@@ -64,6 +64,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly lookupBatches = new Histogram({
+    name: 'store_lookup_batch_keys',
+    help: 'Distinct keys per batched MongoDB lookup (one round trip), by operation',
+    labelNames: ['operation'] as const,
+    buckets: [1, 2, 5, 10, 20, 50, 100],
+    registers: [this.registry],
+  });
+
   private readonly storeErrors = new Counter({
     name: 'store_errors_total',
     help: 'Store calls that failed, by operation and error name',
@@ -114,6 +122,11 @@ export class Metrics {
 
   rateLimited(kind: string): void {
     this.rateLimitRejections.inc({ kind });
+  }
+
+  /** One batched lookup sent to MongoDB with `keys` distinct keys. */
+  lookupBatch(operation: string, keys: number): void {
+    this.lookupBatches.observe({ operation }, keys);
   }
 
   storeCall(operation: string, seconds: number, error?: unknown): void {

@@ -14,7 +14,7 @@ import type { Store } from './store/types.js';
 export async function openRuntime(
   config: Config,
   logger: Logger,
-  options: { clock?: Clock; generateDevKey?: boolean } = {},
+  options: { clock?: Clock; generateDevKey?: boolean; onLookupBatch?: (operation: string, keys: number) => void } = {},
 ): Promise<{ store: Store; keys: KeyStore; keyHolder: KeyStoreHolder; clock: Clock }> {
   const clock = options.clock ?? systemClock;
   const { records, generated } =
@@ -36,6 +36,7 @@ export async function openRuntime(
     timeoutMs: config.storeTimeoutMs,
     grantRetentionSeconds: config.grantRetentionSeconds,
     lookups: config.mongodbLookups,
+    ...(options.onLookupBatch ? { onLookupBatch: options.onLookupBatch } : {}),
   });
   await store.init();
   // `keys` follows the holder, so a reloaded key file reaches every reader (see KeyFileReloader).

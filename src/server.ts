@@ -87,7 +87,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   // Made here so the caches report their hits to the same registry the app exposes.
   const metrics = new Metrics();
   try {
-    runtime = await openRuntime(config, logger);
+    runtime = await openRuntime(config, logger, { onLookupBatch: (operation, keys) => metrics.lookupBatch(operation, keys) });
     caches = await createCaches({ config, logger, metrics, store: runtime.store, clock: runtime.clock, bus: cluster.isWorker ? workerBus() : localBus });
   } catch (error) {
     return fatal(logger, error);

@@ -16,6 +16,8 @@ export interface CreateStoreOptions {
   grantRetentionSeconds?: number;
   /** MongoDB only: how lookups reach the server (see `LookupMode`); `auto` asks the server. */
   lookups?: LookupMode | 'auto';
+  /** MongoDB only: told the number of distinct keys of each batched lookup. */
+  onLookupBatch?: (operation: string, keys: number) => void;
 }
 
 export function createStore(options: CreateStoreOptions): Store {
@@ -27,6 +29,7 @@ export function createStore(options: CreateStoreOptions): Store {
       timeoutMs: options.timeoutMs,
       grantRetentionSeconds: options.grantRetentionSeconds,
       lookups: options.lookups ?? 'auto',
+      ...(options.onLookupBatch ? { onLookupBatch: options.onLookupBatch } : {}),
     });
   }
   return new MemoryStore({ logger: options.logger });

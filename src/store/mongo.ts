@@ -111,6 +111,8 @@ export interface MongoStoreOptions {
    * them one by one where it does not (see `LookupMode`).
    */
   lookups?: LookupMode | 'auto';
+  /** Told the number of distinct keys of each batched lookup sent (for the batch-size metric). */
+  onLookupBatch?: (operation: string, keys: number) => void;
   /** Sees every command the driver sends (diagnostics, tests); off by default, as it costs a little per command. */
   onCommandStarted?: (event: CommandStartedEvent) => void;
 }
@@ -407,6 +409,8 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
 
 interface Runner {
   run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
+  /** Called with each batched lookup's operation and number of distinct keys. */
+  batchSent(operation: string, keys: number): void;
   readonly maxTimeMS: number;
   readonly logger: Logger;
   /** The lookup mode in force (it is settled by `init()`). */
@@ -444,7 +448,9 @@ function batchedLookup<D extends Document>(
 ): DataLoader<string, D | null> {
   return new DataLoader<string, D | null>(
     async (keys) => {
-      const filter = { [field]: { $in: [...new Set(keys)] } } as Filter<D>;
+      const distinct = [...new Set(keys)];
+      runner.batchSent(operation, distinct.length);
+      const filter = { [field]: { $in: distinct } } as Filter<D>;
       const docs = (await runner.run(operation, () => collection.find(filter, { maxTimeMS: runner.maxTimeMS }).toArray())) as D[];
       const byKey = new Map<unknown, D>();
       // Were a value ever held twice, the first found answers, as findOne would.
@@ -693,6 +699,7 @@ export class MongoStore implements Store {
       maxTimeMS: this.timeoutMs,
       logger: this.logger,
       lookups: () => this.lookupMode,
+      batchSent: options.onLookupBatch ?? (() => undefined),
     };
     this.grants = new MongoGrantStore(this.db.collection<GrantDocument>('grants'), runner, () => this.uniqueness);
     this.customers = new MongoCustomerStore(this.db.collection<CustomerDocument>('customers'), runner);

@@ -112,6 +112,32 @@ if (uri || mongoRequired()) {
     t.deepEqual(new Set((await introspectAll(second.auth_token as string)).map((a) => a.reason)), new Set(['customer_disabled']));
   });
 
+  test('MONGODB_LOOKUPS=batched: the server says so, answers from batched lookups, and /metrics counts the batches', async (t) => {
+    if (!uri) return t.fail('MONGODB_TEST_URI is required for the cluster test');
+    // No caching, so every introspection looks its grant and customer up in the store.
+    const server = await twoWorkers(t, { MONGODB_LOOKUPS: 'batched', CACHE_TTL_SECONDS: '0' });
+    t.true(server.lines.some((l) => l.lookups === 'batched' && l.msg === 'lookup mode set by configuration'));
+    const admin = { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' };
+    const client = (await call(server.port, '/admin/clients', { headers: admin, body: JSON.stringify({ name: 'Gateway' }) })).body;
+    await call(server.port, '/admin/customers/c1', { method: 'PUT', headers: admin, body: JSON.stringify({ status: 'active' }) });
+    const tokens: string[] = [];
+    for (const format of ['jwt', 'opaque', 'jwt']) {
+      tokens.push((await call(server.port, '/admin/tokens', { headers: admin, body: JSON.stringify({ customer_id: 'c1', format }) })).body.auth_token as string);
+    }
+    const auth = basic(client.client_id as string, client.client_secret as string);
+    const form = { Authorization: auth, 'Content-Type': 'application/x-www-form-urlencoded' };
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => call(server.port, '/introspect', { headers: form, body: `token=${encodeURIComponent(tokens[i % 3]!)}` })),
+    );
+    t.true(answers.every((a) => a.status === 200 && a.body.active === true), JSON.stringify(answers.find((a) => a.body.active !== true)));
+    const unknown = await call(server.port, '/introspect', { headers: form, body: 'token=an-unknown-opaque-token-0123456789abcdefABCDEF' });
+    t.is(unknown.body.active, false);
+    const metrics = await fetch(`http://127.0.0.1:${server.port}/metrics`).then((r) => r.text());
+    const count = /^store_lookup_batch_keys_count\{operation="grants\.findById"\} (\d+)$/m.exec(metrics);
+    t.truthy(count, 'the worker that answered /metrics has sent batched grant lookups');
+    t.true(Number(count![1]) >= 1);
+  });
+
   test('cluster: failed authentications in both workers count against one budget', async (t) => {
     if (!uri) return t.fail('MONGODB_TEST_URI is required for the cluster test');
     const server = await twoWorkers(t, { RATE_LIMIT_AUTH_FAILURES: '4' });

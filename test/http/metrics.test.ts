@@ -118,6 +118,19 @@ test('cache and rate-limit hooks: counters and the hit ratio', async (t) => {
   t.is(sample(body, 'rate_limited_total', { kind: 'auth_failures' }), 1);
 });
 
+test('batched MongoDB lookups are counted by their distinct keys', async (t) => {
+  const metrics = new Metrics();
+  metrics.lookupBatch('grants.findById', 1);
+  metrics.lookupBatch('grants.findById', 37);
+  metrics.lookupBatch('customers.findById', 4);
+  const { body } = await metrics.render();
+  t.is(sample(body, 'store_lookup_batch_keys_count', { operation: 'grants.findById' }), 2);
+  t.is(sample(body, 'store_lookup_batch_keys_sum', { operation: 'grants.findById' }), 38);
+  t.is(sample(body, 'store_lookup_batch_keys_bucket', { operation: 'grants.findById', le: '1' }), 1);
+  t.is(sample(body, 'store_lookup_batch_keys_bucket', { operation: 'grants.findById', le: '50' }), 2);
+  t.is(sample(body, 'store_lookup_batch_keys_count', { operation: 'customers.findById' }), 1);
+});
+
 test('the store decorator times calls and counts failures without changing results', async (t) => {
   const metrics = new Metrics();
   const inner = new MemoryStore({ logger: silentLogger() });

@@ -108,8 +108,10 @@ function registerMongoSuite(uri: string): void {
 
   test('[mongodb] batched lookups: lookups made together are one query per collection and field, each answered with its own record', async (t) => {
     const finds: Array<{ collection: string; filter: Record<string, unknown> }> = [];
+    const batches: Array<[string, number]> = [];
     const { store, cleanup } = await makeMongoTestStore({
       lookups: 'batched',
+      onLookupBatch: (operation, keys) => batches.push([operation, keys]),
       onCommandStarted: (event) => {
         if (event.commandName === 'find') finds.push({ collection: String(event.command.find), filter: event.command.filter as Record<string, unknown> });
       },
@@ -121,6 +123,7 @@ function registerMongoSuite(uri: string): void {
     for (const grant of [...grants, opaque]) await store.grants.insert(grant);
     for (let i = 0; i < 3; i++) await store.customers.upsert(makeCustomer({ id: `cust_${i}` }));
     finds.length = 0;
+    batches.length = 0;
 
     // In one turn of the event loop: present, missing and repeated keys, three kinds of lookup.
     const ids = [...grants.map((g) => g.id), 'jti_missing', grants[0]!.id, opaque.id];
@@ -143,6 +146,8 @@ function registerMongoSuite(uri: string): void {
     t.is(customerById.length, 1, JSON.stringify(customerById));
     // Each key is asked for once, however often it was looked up.
     t.deepEqual(((grantById[0]!.filter._id as { $in: string[] }).$in).slice().sort(), [...new Set(ids)].sort());
+    // The batch-size metric hears of each batch, with its distinct keys.
+    t.deepEqual(batches.slice().sort(), [['customers.findById', 4], ['grants.findById', 10], ['grants.findByTokenHash', 2]].sort());
 
     // Lookups in separate turns are separate queries, each still answered.
     finds.length = 0;
