@@ -571,10 +571,14 @@ class MongoCustomerStore implements CustomerStore {
 }
 
 class MongoClientStore implements ClientStore {
+  private readonly byId: DataLoader<string, ClientDocument | null>;
+
   constructor(
     private readonly collection: Collection<ClientDocument>,
     private readonly runner: Runner,
-  ) {}
+  ) {
+    this.byId = batchedLookup(collection, '_id', 'clients.findById', runner);
+  }
 
   private read(doc: unknown): ApiClient | null {
     const client = clientFromDocument(doc);
@@ -594,9 +598,7 @@ class MongoClientStore implements ClientStore {
 
   async findById(id: string): Promise<ApiClient | null> {
     if (typeof id !== 'string') return null;
-    const doc = await this.runner.run('clients.findById', () =>
-      this.collection.findOne({ _id: id }, { maxTimeMS: this.runner.maxTimeMS }),
-    );
+    const doc = await lookup(this.byId, this.collection, '_id', 'clients.findById', this.runner, id);
     return doc ? this.read(doc) : null;
   }
 

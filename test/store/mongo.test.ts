@@ -106,7 +106,7 @@ function registerMongoSuite(uri: string): void {
     }
   });
 
-  test('[mongodb] batched lookups: lookups made together are one query per collection and field, each answered with its own record', async (t) => {
+  test('[mongodb] batched lookups: lookups made together are one query per collection and field, each answered with its own record (grants, customers, clients)', async (t) => {
     const finds: Array<{ collection: string; filter: Record<string, unknown> }> = [];
     const batches: Array<[string, number]> = [];
     const { store, cleanup } = await makeMongoTestStore({
@@ -122,32 +122,37 @@ function registerMongoSuite(uri: string): void {
     const opaque = makeOpaqueGrant();
     for (const grant of [...grants, opaque]) await store.grants.insert(grant);
     for (let i = 0; i < 3; i++) await store.customers.upsert(makeCustomer({ id: `cust_${i}` }));
+    const apiClients = [makeClient(), makeClient()];
+    for (const client of apiClients) await store.clients.insert(client);
     finds.length = 0;
     batches.length = 0;
 
     // In one turn of the event loop: present, missing and repeated keys, three kinds of lookup.
     const ids = [...grants.map((g) => g.id), 'jti_missing', grants[0]!.id, opaque.id];
-    const [byId, byHash, missingHash, customers] = await Promise.all([
+    const [byId, byHash, missingHash, customers, clients] = await Promise.all([
       Promise.all(ids.map((id) => store.grants.findById(id))),
       store.grants.findByTokenHash(opaque.tokenHash!),
       store.grants.findByTokenHash('no-such-hash'),
       Promise.all(['cust_0', 'cust_2', 'cust_missing', 'cust_1'].map((id) => store.customers.findById(id))),
+      Promise.all([apiClients[1]!.id, 'cli_missing', apiClients[0]!.id, apiClients[1]!.id].map((id) => store.clients.findById(id))),
     ]);
     t.deepEqual(byId, [...grants, null, grants[0]!, opaque]);
     t.deepEqual(byHash, opaque);
     t.is(missingHash, null);
     t.deepEqual(customers.map((c) => c?.id ?? null), ['cust_0', 'cust_2', null, 'cust_1']);
+    t.deepEqual(clients, [apiClients[1]!, null, apiClients[0]!, apiClients[1]!]);
 
     const grantById = finds.filter((f) => f.collection === 'grants' && '_id' in f.filter);
     const grantByHash = finds.filter((f) => f.collection === 'grants' && 'token_hash' in f.filter);
     const customerById = finds.filter((f) => f.collection === 'customers');
+    t.is(finds.filter((f) => f.collection === 'clients').length, 1);
     t.is(grantById.length, 1, JSON.stringify(grantById));
     t.is(grantByHash.length, 1, JSON.stringify(grantByHash));
     t.is(customerById.length, 1, JSON.stringify(customerById));
     // Each key is asked for once, however often it was looked up.
     t.deepEqual(((grantById[0]!.filter._id as { $in: string[] }).$in).slice().sort(), [...new Set(ids)].sort());
     // The batch-size metric hears of each batch, with its distinct keys.
-    t.deepEqual(batches.slice().sort(), [['customers.findById', 4], ['grants.findById', 10], ['grants.findByTokenHash', 2]].sort());
+    t.deepEqual(batches.slice().sort(), [['clients.findById', 3], ['customers.findById', 4], ['grants.findById', 10], ['grants.findByTokenHash', 2]].sort());
 
     // Lookups in separate turns are separate queries, each still answered.
     finds.length = 0;
