@@ -85,6 +85,16 @@ export function presentedCredentials(
   throw new InvalidClient('client authentication is required');
 }
 
+/** `presentedCredentials` for a form-encoded request (RFC 6749 §2.3.1, RFC 7523 §2.2). */
+export function presentedFormCredentials(authorization: string | undefined, params: Map<string, string>): PresentedCredentials {
+  return presentedCredentials(authorization, {
+    client_id: params.get('client_id'),
+    client_secret: params.get('client_secret'),
+    client_assertion: params.get('client_assertion'),
+    client_assertion_type: params.get('client_assertion_type'),
+  });
+}
+
 /** RFC 7521 §4.2: both parameters are required; only the JWT bearer type is supported. */
 function presentedAssertion(body: { client_id?: unknown; client_assertion?: unknown; client_assertion_type?: unknown }): PresentedCredentials {
   const { client_assertion: assertion, client_assertion_type: type, client_id: clientId } = body;

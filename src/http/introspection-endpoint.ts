@@ -2,12 +2,12 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { introspect } from '../core/introspect.js';
 import type { Metrics } from '../metrics.js';
 import type { ApiClient } from '../store/types.js';
-import { ClientAuthenticator, presentedCredentials } from './client-auth.js';
+import { ClientAuthenticator, presentedFormCredentials } from './client-auth.js';
 import { introspectionDeps, type AppDeps } from './deps.js';
-import { InvalidRequest, OAuthError } from './errors.js';
+import { OAuthError } from './errors.js';
 import { errorBody, logRequest, NO_STORE_HEADERS, readForm, requestIdOf, toOAuthError } from './middleware.js';
 import type { RateLimits } from './rate-limit.js';
-import { introspectionResponse } from './routes/oauth.js';
+import { introspectionResponse, requiredToken } from './routes/oauth.js';
 import { JSON_MEDIA_TYPE, renderIntrospectionResponse } from './signed-response.js';
 
 /**
@@ -66,12 +66,7 @@ export function introspectionEndpoint(
   async function answer(req: IncomingMessage, url: string, ip: string, x: Exchange): Promise<{ contentType: string; body: string }> {
     const q = url.indexOf('?');
     const params = await readForm(req, q < 0 ? '' : url.slice(q + 1), config.bodyLimitBytes);
-    const presented = presentedCredentials(req.headers.authorization || undefined, {
-      client_id: params.get('client_id'),
-      client_secret: params.get('client_secret'),
-      client_assertion: params.get('client_assertion'),
-      client_assertion_type: params.get('client_assertion_type'),
-    });
+    const presented = presentedFormCredentials(req.headers.authorization || undefined, params);
     let client: ApiClient;
     try {
       client = x.client = await authenticator.authenticate(presented, endpointUrl);
@@ -80,9 +75,7 @@ export function introspectionEndpoint(
       throw error;
     }
     Object.assign(x.headers, await limits.charge(client.id, ip, x.requestId));
-    // RFC 7662 §2.1: `token` is REQUIRED.
-    const token = params.get('token');
-    if (token === undefined || token === '') throw new InvalidRequest('parameter token is required');
+    const token = requiredToken(params);
     const verdict = await introspect(token, client, core);
     x.reason = verdict.active ? 'active' : verdict.reason;
     x.headers.Vary = 'Accept';

@@ -3,7 +3,7 @@ import { introspect, type Verdict } from '../../core/introspect.js';
 import { describeReason } from '../../core/reasons.js';
 import { toNumericDate } from '../../core/clock.js';
 import type { ApiClient } from '../../store/types.js';
-import { ClientAuthenticator, presentedCredentials } from '../client-auth.js';
+import { ClientAuthenticator, presentedCredentials, presentedFormCredentials } from '../client-auth.js';
 import { introspectionDeps, type AppDeps } from '../deps.js';
 import { InvalidRequest } from '../errors.js';
 import { formBody, jsonBody, type AppContext, type AppMiddleware, type AppState } from '../middleware.js';
@@ -18,21 +18,15 @@ function endpointUrl(deps: AppDeps, ctx: AppContext): string {
 /** Authenticates the caller from form parameters or the Authorization header. */
 function formClientAuthentication(deps: AppDeps, authenticator: ClientAuthenticator): AppMiddleware {
   return async (ctx, next) => {
-    const params = ctx.state.params!;
-    const presented = presentedCredentials(ctx.get('Authorization') || undefined, {
-      client_id: params.get('client_id'),
-      client_secret: params.get('client_secret'),
-      client_assertion: params.get('client_assertion'),
-      client_assertion_type: params.get('client_assertion_type'),
-    });
+    const presented = presentedFormCredentials(ctx.get('Authorization') || undefined, ctx.state.params!);
     ctx.state.client = await authenticator.authenticate(presented, endpointUrl(deps, ctx));
     await next();
   };
 }
 
-/** RFC 7662 §2.1 / RFC 7009 §2.1: `token` is REQUIRED. */
-function requiredToken(ctx: AppContext): string {
-  const token = ctx.state.params!.get('token');
+/** RFC 7662 §2.1 and RFC 7009 §2.1: `token` is REQUIRED. */
+export function requiredToken(params: Map<string, string>): string {
+  const token = params.get('token');
   if (token === undefined || token === '') throw new InvalidRequest('parameter token is required');
   return token;
 }
@@ -96,7 +90,7 @@ export function oauthRoutes(
   // RFC 7009: revocation. 200 whether or not the token was known (§2.2), so
   // the answer tells nothing about tokens of other sites.
   router.post('/revoke', formBody(limit), formClientAuthentication(deps, authenticator), clientBudget, async (ctx) => {
-    const token = requiredToken(ctx);
+    const token = requiredToken(ctx.state.params!);
     const client = ctx.state.client!;
     const verdict = await introspect(token, client, core);
     const grantId = verdict.active ? verdict.grant.id : verdict.grantId;
