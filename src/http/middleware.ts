@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { hash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Middleware, ParameterizedContext } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import getRawBody from 'raw-body';
@@ -292,7 +292,7 @@ export function safeName(name: string): string {
  * whatever was presented.
  */
 export function bearerSecretCheck(secret: string): (authorization: string) => boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  const digest = (s: string) => hash('sha256', s, 'buffer');
   const expected = digest(secret);
   return (authorization) => {
     const match = /^Bearer (.+)$/i.exec(authorization);

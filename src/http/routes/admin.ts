@@ -55,7 +55,6 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-
 /** Bearer ADMIN_TOKEN, compared in constant time. */
 function adminAuthentication(deps: AppDeps, adminToken: string): AppMiddleware {
   const isAdmin = bearerSecretCheck(adminToken);
