@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import test, { type Implementation } from 'ava';
 import { MongoClient } from 'mongodb';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { MongoStore, type MongoStoreOptions } from '../../src/store/mongo.js';
@@ -11,6 +12,18 @@ export function mongoTestUri(): string | null {
 /** In CI (or when asked) a missing or unreachable server fails the suite instead of skipping it. */
 export function mongoRequired(): boolean {
   return process.env.CI === 'true' || process.env.REQUIRE_MONGO === '1';
+}
+
+/** Declares one test, as ava's `test` or `test.skip` do. */
+export type DeclareTest = (title: string, implementation: Implementation<[]>) => void;
+
+/**
+ * How a test that needs MongoDB is declared: an ordinary test when a server
+ * is configured or required (without one it then fails), otherwise ava's
+ * `test.skip`, so the summary counts it as skipped and never as passed.
+ */
+export function mongoTest(): DeclareTest {
+  return mongoTestUri() || mongoRequired() ? test : test.skip;
 }
 
 let counter = 0;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
+import type { DeclareTest } from '../helpers/mongo.js';
 import { DuplicateKeyError, type ApiClient, type Customer, type Grant, type Store } from '../../src/store/types.js';
 
 export type MakeStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -66,9 +67,11 @@ export function makeClient(overrides: Partial<ApiClient> = {}): ApiClient {
 
 /**
  * The behaviour every Store adapter must share. Each test gets its own store
- * so tests can run concurrently and never see each other's data.
+ * so tests can run concurrently and never see each other's data. `declare`
+ * is `test.skip` for an adapter whose server is absent, so every contract
+ * test is counted as skipped, by its own title.
  */
-export function storeContract(name: string, makeStore: MakeStore): void {
+export function storeContract(name: string, makeStore: MakeStore, declare: DeclareTest = test): void {
   async function open(t: ExecutionContext): Promise<Store> {
     const { store, cleanup } = await makeStore();
     t.teardown(cleanup);
@@ -77,14 +80,14 @@ export function storeContract(name: string, makeStore: MakeStore): void {
 
   const title = (what: string) => `[${name}] ${what}`;
 
-  test(title('grant: insert then findById returns an equal grant'), async (t) => {
+  declare(title('grant: insert then findById returns an equal grant'), async (t) => {
     const store = await open(t);
     const grant = makeGrant();
     await store.grants.insert(grant);
     t.deepEqual(await store.grants.findById(grant.id), grant);
   });
 
-  test(title('grant: findByTokenHash finds an opaque grant'), async (t) => {
+  declare(title('grant: findByTokenHash finds an opaque grant'), async (t) => {
     const store = await open(t);
     const grant = makeOpaqueGrant();
     await store.grants.insert(grant);
@@ -93,14 +96,14 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual(found, grant);
   });
 
-  test(title('grant: unknown id and unknown token hash read as null'), async (t) => {
+  declare(title('grant: unknown id and unknown token hash read as null'), async (t) => {
     const store = await open(t);
     await store.grants.insert(makeOpaqueGrant());
     t.is(await store.grants.findById('jti_missing'), null);
     t.is(await store.grants.findByTokenHash(tokenHash()), null);
   });
 
-  test(title('grant: duplicate id is a DuplicateKeyError and keeps the first grant'), async (t) => {
+  declare(title('grant: duplicate id is a DuplicateKeyError and keeps the first grant'), async (t) => {
     const store = await open(t);
     const grant = makeGrant();
     await store.grants.insert(grant);
@@ -110,7 +113,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is((await store.grants.findById(grant.id))?.customerId, grant.customerId);
   });
 
-  test(title('grant: duplicate token hash is a DuplicateKeyError'), async (t) => {
+  declare(title('grant: duplicate token hash is a DuplicateKeyError'), async (t) => {
     const store = await open(t);
     const grant = makeOpaqueGrant();
     await store.grants.insert(grant);
@@ -120,14 +123,14 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is(await store.grants.findById(copy.id), null);
   });
 
-  test(title('grant: many grants without a token hash coexist'), async (t) => {
+  declare(title('grant: many grants without a token hash coexist'), async (t) => {
     const store = await open(t);
     const grants = [makeGrant(), makeGrant(), makeGrant()];
     for (const grant of grants) await store.grants.insert(grant);
     for (const grant of grants) t.deepEqual(await store.grants.findById(grant.id), grant);
   });
 
-  test(title('grant: revoke sets revokedAt once; a second revoke returns false and keeps the first time'), async (t) => {
+  declare(title('grant: revoke sets revokedAt once; a second revoke returns false and keeps the first time'), async (t) => {
     const store = await open(t);
     const grant = makeOpaqueGrant();
     await store.grants.insert(grant);
@@ -138,7 +141,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual((await store.grants.findByTokenHash(grant.tokenHash!))?.revokedAt, first);
   });
 
-  test(title('grant: revoke of an unknown id returns false'), async (t) => {
+  declare(title('grant: revoke of an unknown id returns false'), async (t) => {
     const store = await open(t);
     const grant = makeGrant();
     await store.grants.insert(grant);
@@ -146,7 +149,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is((await store.grants.findById(grant.id))?.revokedAt, null);
   });
 
-  test(title('grant: revokeByCustomer counts only that customer\'s unrevoked grants'), async (t) => {
+  declare(title('grant: revokeByCustomer counts only that customer\'s unrevoked grants'), async (t) => {
     const store = await open(t);
     const customerId = rid('cus');
     const earlier = at(-5000);
@@ -164,7 +167,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is(await store.grants.revokeByCustomer('cus_missing', now), 0);
   });
 
-  test(title('grant: deleteExpired removes only grants that expired before the cutoff'), async (t) => {
+  declare(title('grant: deleteExpired removes only grants that expired before the cutoff'), async (t) => {
     const store = await open(t);
     const cutoff = at(0);
     const old = makeOpaqueGrant({ expiresAt: new Date(cutoff.getTime() - 1) });
@@ -182,7 +185,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is(await store.grants.deleteExpired(cutoff), 0);
   });
 
-  test(title('grant: a returned grant is a copy'), async (t) => {
+  declare(title('grant: a returned grant is a copy'), async (t) => {
     const store = await open(t);
     const grant = makeGrant();
     await store.grants.insert(grant);
@@ -199,7 +202,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual(await store.grants.findById(expected.id), expected, 'mutating a returned object must not change the store');
   });
 
-  test(title('grant: dates round-trip as Date with millisecond precision'), async (t) => {
+  declare(title('grant: dates round-trip as Date with millisecond precision'), async (t) => {
     const store = await open(t);
     const grant = makeGrant({
       issuedAt: new Date('2031-01-02T03:04:05.006Z'),
@@ -216,7 +219,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is(found?.revokedAt?.toISOString(), '2031-01-02T03:30:00.001Z');
   });
 
-  test(title('grant: siteId null and string round-trip'), async (t) => {
+  declare(title('grant: siteId null and string round-trip'), async (t) => {
     const store = await open(t);
     const anySite = makeGrant({ siteId: null });
     const oneSite = makeGrant({ siteId: 'site_b' });
@@ -226,7 +229,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is((await store.grants.findById(oneSite.id))?.siteId, 'site_b');
   });
 
-  test(title('customer: upsert creates, then updates the status'), async (t) => {
+  declare(title('customer: upsert creates, then updates the status'), async (t) => {
     const store = await open(t);
     const customer = makeCustomer();
     await store.customers.upsert(customer);
@@ -237,13 +240,13 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual(await store.customers.findById(customer.id), disabled);
   });
 
-  test(title('customer: unknown id reads as null'), async (t) => {
+  declare(title('customer: unknown id reads as null'), async (t) => {
     const store = await open(t);
     await store.customers.upsert(makeCustomer());
     t.is(await store.customers.findById('cus_missing'), null);
   });
 
-  test(title('customer: a returned customer is a copy'), async (t) => {
+  declare(title('customer: a returned customer is a copy'), async (t) => {
     const store = await open(t);
     const customer = makeCustomer();
     await store.customers.upsert(customer);
@@ -253,7 +256,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual(await store.customers.findById(customer.id), customer);
   });
 
-  test(title('client: insert then findById returns an equal client'), async (t) => {
+  declare(title('client: insert then findById returns an equal client'), async (t) => {
     const store = await open(t);
     const client = makeClient({ authMethod: 'client_secret_post', reasonCodes: false, siteIds: ['site_a'] });
     await store.clients.insert(client);
@@ -261,7 +264,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is(await store.clients.findById('cli_missing'), null);
   });
 
-  test(title('client: duplicate id is a DuplicateKeyError and keeps the first client'), async (t) => {
+  declare(title('client: duplicate id is a DuplicateKeyError and keeps the first client'), async (t) => {
     const store = await open(t);
     const client = makeClient();
     await store.clients.insert(client);
@@ -271,7 +274,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is((await store.clients.findById(client.id))?.name, client.name);
   });
 
-  test(title('client: list returns every client, oldest first'), async (t) => {
+  declare(title('client: list returns every client, oldest first'), async (t) => {
     const store = await open(t);
     t.deepEqual(await store.clients.list(), []);
     const newer = makeClient({ createdAt: at(2000) });
@@ -281,7 +284,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual(await store.clients.list(), [older, middle, newer]);
   });
 
-  test(title('client: siteIds null and array round-trip, and returned arrays are copies'), async (t) => {
+  declare(title('client: siteIds null and array round-trip, and returned arrays are copies'), async (t) => {
     const store = await open(t);
     const all = makeClient({ siteIds: null });
     const some = makeClient({ siteIds: ['site_a', 'site_b'] });
@@ -296,7 +299,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual((await store.clients.findById(some.id))?.siteIds, ['site_a', 'site_b']);
   });
 
-  test(title('client: assertion methods, sealed secret, jwks, jwks_uri and signed-answer alg round-trip'), async (t) => {
+  declare(title('client: assertion methods, sealed secret, jwks, jwks_uri and signed-answer alg round-trip'), async (t) => {
     const store = await open(t);
     const pk = makeClient({
       secretHash: null,
@@ -312,7 +315,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.deepEqual(await store.clients.findById(hs.id), hs);
   });
 
-  test(title('replays: a jti is accepted once per client until it expires'), async (t) => {
+  declare(title('replays: a jti is accepted once per client until it expires'), async (t) => {
     const store = await open(t);
     const base = at(0).getTime();
     const time = (offsetMs: number) => new Date(base + offsetMs);
@@ -328,7 +331,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.false(await store.replays.use('cli_a', 'jti_1', time(180_000), time(61_000)));
   });
 
-  test(title('replays: ids cannot be forged by moving a separator between client id and jti'), async (t) => {
+  declare(title('replays: ids cannot be forged by moving a separator between client id and jti'), async (t) => {
     const store = await open(t);
     const base = at(0).getTime();
     const time = (offsetMs: number) => new Date(base + offsetMs);
@@ -337,7 +340,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.true(await store.replays.use('a","b', 'c', time(60_000), time(0)));
   });
 
-  test(title('replays: of concurrent uses of one jti exactly one succeeds'), async (t) => {
+  declare(title('replays: of concurrent uses of one jti exactly one succeeds'), async (t) => {
     const store = await open(t);
     const base = at(0).getTime();
     const time = (offsetMs: number) => new Date(base + offsetMs);
@@ -345,7 +348,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.is(results.filter(Boolean).length, 1);
   });
 
-  test(title('replays: deleteExpired removes only expired ids'), async (t) => {
+  declare(title('replays: deleteExpired removes only expired ids'), async (t) => {
     const store = await open(t);
     const base = at(0).getTime();
     const time = (offsetMs: number) => new Date(base + offsetMs);
@@ -355,7 +358,7 @@ export function storeContract(name: string, makeStore: MakeStore): void {
     t.false(await store.replays.use('cli_a', 'new', time(60_000), time(3000)), 'the unexpired id is still recorded');
   });
 
-  test(title('ping resolves'), async (t) => {
+  declare(title('ping resolves'), async (t) => {
     const store = await open(t);
     await t.notThrowsAsync(store.ping());
   });
