@@ -48,8 +48,11 @@ export function workerBus(options: { timeoutMs?: number; proc?: NodeJS.Process }
         seq += 1;
         const id = seq;
         // A worker that died or hangs must not block writes: the staleness bound still holds for it.
+        // The timer is left ref'd on purpose: the caller (a revocation request, say) is waiting
+        // on this promise, and an unref'd timer lets the event loop end with it unsettled when
+        // nothing else holds the loop open. It lives at most `timeoutMs` (1 s) and is cleared
+        // as soon as the primary answers, so it never delays a process's exit by more.
         const timer = setTimeout(finish, timeoutMs);
-        timer.unref();
         function finish() {
           clearTimeout(timer);
           waiting.delete(id);

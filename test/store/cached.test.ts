@@ -1,4 +1,5 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { openChangeFeed } from '../../src/cache/change-feed.js';
 import type { Invalidation } from '../../src/cache/invalidation.js';
@@ -9,7 +10,7 @@ import { ExpiringLru } from '../../src/cache/lru.js';
 import { CachedStore } from '../../src/cache/store.js';
 import { FixedClock, systemClock } from '../../src/core/clock.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { makeMongoTestStore, mongoTestUri } from '../helpers/mongo.js';
+import { makeMongoTestStore, mongoTest, mongoTestUri } from '../helpers/mongo.js';
 import { makeClient, makeCustomer, makeGrant, makeOpaqueGrant, storeContract } from './contract.js';
 
 const cached = (inner: MemoryStore | Awaited<ReturnType<typeof makeMongoTestStore>>['store'], clock = systemClock) =>
@@ -21,12 +22,14 @@ storeContract('cached memory', async () => {
   await store.init();
   return { store, cleanup: () => store.close() };
 });
-if (mongoTestUri()) {
-  storeContract('cached mongodb', async () => {
+storeContract(
+  'cached mongodb',
+  async () => {
     const { store: inner, cleanup } = await makeMongoTestStore();
     return { store: cached(inner), cleanup };
-  });
-}
+  },
+  mongoTest(),
+);
 
 /** A store behind a cache, and a clock that moves only when told. */
 async function setup() {
@@ -184,7 +187,54 @@ test('cluster: publish does not hang when no worker answers', async (t) => {
   const bus = workerBus({ proc, timeoutMs: 50 });
   const started = Date.now();
   await bus.publish({ kind: 'grant', id: 'g1' });
-  t.true(Date.now() - started < 1000);
+  const waited = Date.now() - started;
+  t.true(waited >= 40, `settled after ${waited} ms, before the timeout`);
+  t.true(waited < 1000, `settled after ${waited} ms`);
+});
+
+/**
+ * Publishes one invalidation in a fresh process that holds nothing else open:
+ * no store connection, no server, no other test whose handles would keep the
+ * event loop running. The child reports, in ms after it began, when the
+ * publish settled (null if never) and when the process exited.
+ */
+async function publishAlone(options: { primaryAnswers: boolean; timeoutMs: number }) {
+  const script = `
+    import { EventEmitter } from 'node:events';
+    import { writeSync } from 'node:fs';
+    import { relayInvalidations, workerBus } from ${JSON.stringify(new URL('../../src/cache/cluster-bus.ts', import.meta.url).href)};
+    import { fakeCluster } from ${JSON.stringify(new URL('../helpers/cluster.ts', import.meta.url).href)};
+    const proc = ${options.primaryAnswers} ? fakeCluster(1, [relayInvalidations])[0] : Object.assign(new EventEmitter(), { send: () => true });
+    const began = Date.now();
+    let published = null;
+    process.on('exit', () => writeSync(1, JSON.stringify({ published, exited: Date.now() - began }) + '\\n'));
+    workerBus({ proc, timeoutMs: ${options.timeoutMs} }).publish({ kind: 'grant', id: 'g1' }).then(() => { published = Date.now() - began; });
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += String(chunk)));
+  child.stderr.on('data', (chunk: Buffer) => (err += String(chunk)));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const report = JSON.parse(out.trim().split('\n').pop() || '{}') as { published?: number | null; exited?: number };
+  return { code, err, published: report.published ?? null, exited: report.exited };
+}
+
+// A revocation request waits for this publish before it is answered: with
+// nothing else alive, a timer that does not hold the event loop would leave
+// that request (and the test above, when run alone) waiting for ever.
+test('cluster: a publish nobody answers settles at its timeout even when nothing else keeps the process running', async (t) => {
+  const { code, err, published } = await publishAlone({ primaryAnswers: false, timeoutMs: 50 });
+  t.is(code, 0, err);
+  t.not(published, null, 'the process exited with the publish still pending');
+  t.true(published! >= 40, `settled after ${published} ms, before the timeout`);
+});
+
+test('cluster: an answered publish leaves no timer behind to hold the process', async (t) => {
+  const { code, err, published, exited } = await publishAlone({ primaryAnswers: true, timeoutMs: 10_000 });
+  t.is(code, 0, err);
+  t.not(published, null);
+  t.true(exited! < 5000, `the process exited ${exited} ms after publishing began (timeout 10000 ms)`);
 });
 
 test('cached: concurrent misses of one record share a single store read, and each caller gets its own copy', async (t) => {
@@ -215,26 +265,24 @@ test('cached: every lookup is reported as a hit or a miss', async (t) => {
   t.deepEqual(seen, ['customers:miss', 'customers:hit', 'grants:miss']);
 });
 
-if (mongoTestUri()) {
-  test('change feed: used where the server has change streams, otherwise one line says the staleness bound applies', async (t) => {
-    const { logger, lines } = captureLogs();
-    const { store, dbName, cleanup } = await makeMongoTestStore();
-    t.teardown(cleanup);
-    const events: Invalidation[] = [];
-    const feed = await openChangeFeed({ uri: mongoTestUri()!, dbName, logger, ttlSeconds: 5, onInvalidation: (e) => events.push(e) });
-    t.teardown(() => feed.close());
-    if (!feed.active) {
-      const warned = lines.filter((l) => l.level === 'warn');
-      t.is(warned.length, 1);
-      t.regex(String(warned[0]!.msg), /change streams are unavailable on this server.*staleness bound \(5 s\)/);
-      return;
-    }
-    // A replica set: a direct write is reported as an invalidation of that grant.
-    const grant = makeGrant();
-    await store.grants.insert(grant);
-    await store.grants.revoke(grant.id, new Date());
-    const deadline = Date.now() + 5000;
-    while (!events.some((e) => e.kind === 'grant' && e.id === grant.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    t.true(events.some((e) => e.kind === 'grant' && e.id === grant.id));
-  });
-}
+mongoTest()('change feed: used where the server has change streams, otherwise one line says the staleness bound applies', async (t) => {
+  const { logger, lines } = captureLogs();
+  const { store, dbName, cleanup } = await makeMongoTestStore();
+  t.teardown(cleanup);
+  const events: Invalidation[] = [];
+  const feed = await openChangeFeed({ uri: mongoTestUri()!, dbName, logger, ttlSeconds: 5, onInvalidation: (e) => events.push(e) });
+  t.teardown(() => feed.close());
+  if (!feed.active) {
+    const warned = lines.filter((l) => l.level === 'warn');
+    t.is(warned.length, 1);
+    t.regex(String(warned[0]!.msg), /change streams are unavailable on this server.*staleness bound \(5 s\)/);
+    return;
+  }
+  // A replica set: a direct write is reported as an invalidation of that grant.
+  const grant = makeGrant();
+  await store.grants.insert(grant);
+  await store.grants.revoke(grant.id, new Date());
+  const deadline = Date.now() + 5000;
+  while (!events.some((e) => e.kind === 'grant' && e.id === grant.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.true(events.some((e) => e.kind === 'grant' && e.id === grant.id));
+});
