@@ -84,11 +84,19 @@ async function introspectJwt(token: string, caller: Caller, deps: IntrospectionD
   if (!check.ok) return inactive(check.reason, { exp: check.claims?.exp, nbf: check.claims?.nbf });
   const c = check.claims;
   const times = { exp: c.exp, ...(c.nbf !== undefined ? { nbf: c.nbf } : {}) };
+  // Decided from the verified claims alone, before any store lookup: `site_id`
+  // and `exp` are readable by whoever holds the token, and that the signature
+  // verifies every caller learns anyway (else `invalid_signature`), so this
+  // answer tells nothing the token does not; it says nothing of the grant
+  // (unlike opaque tokens, below).
   if (!siteAllowed(caller, c.site_id)) return inactive('site_not_allowed', times);
 
   // Independent lookups: one round trip of latency, not two.
   const [grant, customer] = await Promise.all([deps.store.grants.findById(c.jti), deps.store.customers.findById(c.sub)]);
-  if (!grant) return inactive('not_found', times);
+  // A JWT is backed only by a `jwt` grant: an opaque grant's id in `jti` names
+  // no grant of this token, exactly as an unknown id (and must not let the JWT
+  // stand in for, or revoke, the opaque token).
+  if (!grant || grant.format !== 'jwt') return inactive('not_found', times);
   // A token must agree with its grant; a mismatch means the grant was not made for it.
   if (grant.customerId !== c.sub || grant.siteId !== c.site_id) return inactive('invalid_claims', times);
   const facts: TokenFacts = {
@@ -111,6 +119,13 @@ async function introspectOpaque(token: string, caller: Caller, deps: Introspecti
   const now = deps.clock.now();
   const grant = await deps.store.grants.findByTokenHash(hashToken(token));
   if (!grant || grant.format !== 'opaque') return inactive('not_found');
+  // An opaque token says nothing by itself: for a client that may not see its
+  // site, it must be indistinguishable from an unknown token (same reason, no
+  // times, no further store call), or the answer would tell that the token
+  // exists, when it expires and whether it was revoked: state of another site
+  // (RFC 7662 §2.2: nothing more about an inactive token than needed; §4: a
+  // resource server should not learn more of the network than it needs).
+  if (!siteAllowed(caller, grant.siteId)) return inactive('not_found');
   const facts: TokenFacts = {
     format: 'opaque',
     jti: grant.id,
@@ -122,7 +137,6 @@ async function introspectOpaque(token: string, caller: Caller, deps: Introspecti
     iat: toNumericDate(grant.issuedAt),
     exp: toNumericDate(grant.expiresAt),
   };
-  if (!siteAllowed(caller, facts.siteId)) return inactive('site_not_allowed', { exp: facts.exp });
   const customer = await deps.store.customers.findById(grant.customerId);
   return decideOnGrant(facts, grant, customer, now);
 }

@@ -244,7 +244,49 @@ test('clients limited to sites see only those sites', async (t) => {
   t.is(reasonOf(await introspect(siteA, { siteIds: ['site-b'] }, f.deps)), 'site_not_allowed');
   t.is(reasonOf(await introspect(noSite, { siteIds: ['site-a'] }, f.deps)), 'site_not_allowed');
   t.is(reasonOf(await introspect(noSite, ALL, f.deps)), 'active');
-  t.is(reasonOf(await introspect(opaqueA, { siteIds: ['site-b'] }, f.deps)), 'site_not_allowed');
+  // An opaque token of another site reads as an unknown one (README "Reason codes").
+  t.is(reasonOf(await introspect(opaqueA, { siteIds: ['site-b'] }, f.deps)), 'not_found');
+  t.is(reasonOf(await introspect(opaqueA, { siteIds: ['site-a'] }, f.deps)), 'active');
+});
+
+test('another site\'s opaque token gives the verdict, and costs the store calls, of an unknown one', async (t) => {
+  const f = await fixture();
+  const calls: string[] = [];
+  const recording = <T extends object>(part: T, name: string): T =>
+    new Proxy(part, {
+      get: (target, key, receiver) => {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(`${name}.${String(key)}`);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  const store = { ...f.store, kind: 'recording', grants: recording(f.store.grants, 'grants'), customers: recording(f.store.customers, 'customers') } as Store;
+  const deps = { ...f.deps, store };
+  const siteB = { siteIds: ['site-b'] };
+  const seen = async (token: string) => {
+    calls.length = 0;
+    const verdict = await introspect(token, siteB, deps);
+    return { verdict, calls: [...calls] };
+  };
+  const unknown = await seen(generateOpaqueToken());
+  for (const [name, token] of [['site-a', await f.issue({ format: 'opaque' })], ['no site', await f.issue({ format: 'opaque', siteId: null })]] as const) {
+    t.deepEqual(await seen(token), unknown, name);
+  }
+  t.deepEqual(unknown, { verdict: { active: false, reason: 'not_found' }, calls: ['grants.findByTokenHash'] });
+});
+
+test('a JWT whose jti names an opaque grant is not_found and carries no grant id', async (t) => {
+  const f = await fixture();
+  const { grant } = await issueToken(
+    { customerId: 'c1', siteId: 'site-a', clientId: 'open-login', expiresInSeconds: 600, format: 'opaque' },
+    { ...f.deps, audience: ISSUER },
+  );
+  const v = await introspect(await f.sign(claims(f, { jti: grant.id })), ALL, f.deps);
+  t.is(reasonOf(v), 'not_found');
+  t.false(!v.active && 'grantId' in v && v.grantId !== undefined, 'nothing to revoke through it');
 });
 
 test('a retired key verifies its tokens until they can no longer be unexpired', async (t) => {
