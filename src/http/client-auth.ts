@@ -54,16 +54,33 @@ function parseBasic(header: string): { clientId: string; clientSecret: string } 
   }
 }
 
+/** The client parameters of a request body (form or JSON). */
+type ClientParameters = { client_id?: unknown; client_secret?: unknown; client_assertion?: unknown; client_assertion_type?: unknown };
+
+/**
+ * RFC 6749 §3.2 (and §3.1): "Parameters sent without a value MUST be treated
+ * as if they were omitted from the request." Forms that send every field
+ * (the docs page's "Try it out") would otherwise look like a second method.
+ */
+function withoutEmptyValues(body: ClientParameters): ClientParameters {
+  const given = (value: unknown) => (value === '' ? undefined : value);
+  return {
+    client_id: given(body.client_id),
+    client_secret: given(body.client_secret),
+    client_assertion: given(body.client_assertion),
+    client_assertion_type: given(body.client_assertion_type),
+  };
+}
+
 /**
  * Finds the credentials in a request: the Authorization header
  * (`client_secret_basic`), body parameters (`client_secret_post`), or a JWT
  * assertion in the body (`private_key_jwt`, `client_secret_jwt`: RFC 7523
- * §2.2). Using more than one method at once is refused (RFC 6749 §2.3).
+ * §2.2). Empty parameters count as omitted (RFC 6749 §3.2). Using more than
+ * one method at once is refused (RFC 6749 §2.3).
  */
-export function presentedCredentials(
-  authorization: string | undefined,
-  body: { client_id?: unknown; client_secret?: unknown; client_assertion?: unknown; client_assertion_type?: unknown },
-): PresentedCredentials {
+export function presentedCredentials(authorization: string | undefined, requestBody: ClientParameters): PresentedCredentials {
+  const body = withoutEmptyValues(requestBody);
   const inBody = body.client_secret !== undefined;
   const assertion = body.client_assertion !== undefined || body.client_assertion_type !== undefined;
   if ([Boolean(authorization), inBody, assertion].filter(Boolean).length > 1) {
@@ -77,7 +94,7 @@ export function presentedCredentials(
     return { method: 'client_secret_basic', ...basic };
   }
   if (inBody) {
-    if (typeof body.client_id !== 'string' || typeof body.client_secret !== 'string' || body.client_id === '') {
+    if (typeof body.client_id !== 'string' || typeof body.client_secret !== 'string') {
       throw new InvalidClient('client_id and client_secret are required');
     }
     return { method: 'client_secret_post', clientId: body.client_id, clientSecret: body.client_secret };
@@ -96,12 +113,12 @@ export function presentedFormCredentials(authorization: string | undefined, para
 }
 
 /** RFC 7521 §4.2: both parameters are required; only the JWT bearer type is supported. */
-function presentedAssertion(body: { client_id?: unknown; client_assertion?: unknown; client_assertion_type?: unknown }): PresentedCredentials {
+function presentedAssertion(body: ClientParameters): PresentedCredentials {
   const { client_assertion: assertion, client_assertion_type: type, client_id: clientId } = body;
-  if (typeof type !== 'string' || type === '') throw new InvalidRequest('parameter client_assertion_type is required with client_assertion');
-  if (typeof assertion !== 'string' || assertion === '') throw new InvalidRequest('parameter client_assertion is required with client_assertion_type');
+  if (typeof type !== 'string') throw new InvalidRequest('parameter client_assertion_type is required with client_assertion');
+  if (typeof assertion !== 'string') throw new InvalidRequest('parameter client_assertion is required with client_assertion_type');
   if (type !== CLIENT_ASSERTION_TYPE) throw new InvalidClient('unsupported client_assertion_type');
-  if (clientId !== undefined && (typeof clientId !== 'string' || clientId === '')) throw new InvalidClient('client_id must be a non-empty string');
+  if (clientId !== undefined && typeof clientId !== 'string') throw new InvalidClient('client_id must be a non-empty string');
   return { method: 'jwt_assertion', clientId: clientId as string | undefined, assertion };
 }
 
