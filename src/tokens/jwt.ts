@@ -51,15 +51,36 @@ function reasonOf(error: unknown): Reason {
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-/** Claims we can report once the signature verified, even if later checks fail. */
+/** 9999-12-31T23:59:59Z: the last second an RFC 3339 date (four-digit year) can name. */
+export const MAX_NUMERIC_DATE = 253_402_300_799;
+
+/**
+ * A NumericDate as this server accepts it: whole seconds from the epoch to
+ * the end of year 9999. RFC 7519 §2 allows fractions, but this server and
+ * its issuers write whole seconds, so anything else was not made here; and
+ * within the range every date converts to an RFC 3339 `expires_at` (a
+ * `Date` throws past ±8.64e15 ms, as 1e300 would be).
+ */
+export function isNumericDate(v: unknown): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_NUMERIC_DATE;
+}
+
+/** `exp` and `iat` (required, RFC 9068 §2.2) and `nbf` (when present) are NumericDates. */
+function datesWellFormed(payload: JWTPayload): boolean {
+  return isNumericDate(payload.exp) && isNumericDate(payload.iat) && (payload.nbf === undefined || isNumericDate(payload.nbf));
+}
+
+/**
+ * Claims we can report once the signature verified, even if later checks
+ * fail. Only well-formed NumericDates: these end up in answers.
+ */
 function knownClaims(payload: JWTPayload | undefined): Partial<AccessTokenClaims> | undefined {
   if (!payload) return undefined;
   const out: Partial<AccessTokenClaims> = {};
-  if (isNum(payload.exp)) out.exp = payload.exp;
-  if (isNum(payload.nbf)) out.nbf = payload.nbf;
-  if (isNum(payload.iat)) out.iat = payload.iat;
+  if (isNumericDate(payload.exp)) out.exp = payload.exp;
+  if (isNumericDate(payload.nbf)) out.nbf = payload.nbf;
+  if (isNumericDate(payload.iat)) out.iat = payload.iat;
   return out;
 }
 
@@ -104,15 +125,26 @@ export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Pro
       return { ok: false, reason: 'invalid_claims', claims: knownClaims(payload) };
     }
   } catch (error) {
-    const reason = reasonOf(error);
-    const claims = error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired ? knownClaims(error.payload) : undefined;
-    return { ok: false, reason, ...(claims ? { claims } : {}) };
+    if (error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired) {
+      // The signature verified (jose checks claims only after it). A date that is
+      // not a NumericDate is invalid_claims whatever jose made of it (a past
+      // `exp: 1000.5` is not "expired": it is not a date this server writes).
+      const reason = datesWellFormed(error.payload) ? reasonOf(error) : 'invalid_claims';
+      const claims = knownClaims(error.payload);
+      return { ok: false, reason, ...(claims ? { claims } : {}) };
+    }
+    return { ok: false, reason: reasonOf(error) };
   }
   const known = knownClaims(payload);
-  const { sub, jti, client_id, site_id, exp, iat } = payload as Record<string, unknown>;
-  if (!isStr(sub) || !isStr(jti) || !isStr(client_id) || !isNum(exp) || !isNum(iat) || (site_id !== undefined && site_id !== null && !isStr(site_id))) {
+  const { sub, jti, client_id, site_id } = payload as Record<string, unknown>;
+  if (
+    !isStr(sub) || !isStr(jti) || !isStr(client_id) || !datesWellFormed(payload) ||
+    (site_id !== undefined && site_id !== null && !isStr(site_id))
+  ) {
     return { ok: false, reason: 'invalid_claims', claims: known };
   }
+  const exp = payload.exp!;
+  const iat = payload.iat!;
   if (exp <= Math.floor(o.now.getTime() / 1000)) return { ok: false, reason: 'expired', claims: known };
   return {
     ok: true,
@@ -125,7 +157,7 @@ export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Pro
       client_id,
       iat,
       exp,
-      ...(isNum(payload.nbf) ? { nbf: payload.nbf } : {}),
+      ...(payload.nbf !== undefined ? { nbf: payload.nbf } : {}),
       jti,
       site_id: (site_id as string | undefined) ?? null,
     },
