@@ -9,6 +9,18 @@ export function isCompactJwsShape(token: string): boolean {
   return COMPACT_JWS.test(token);
 }
 
+/**
+ * Whether the signature segment is the one base64url spelling of its bytes.
+ * The last character of a segment carries unused low bits (4 of them for a
+ * 64-byte ES256 or EdDSA signature) that decoders ignore, so without this
+ * check one signature has up to 16 token strings. RFC 4648 §3.5 lets a
+ * decoder reject such spellings; every JOSE library writes the canonical one.
+ */
+function canonicalSignature(token: string): boolean {
+  const segment = token.slice(token.lastIndexOf('.') + 1);
+  return Buffer.from(segment, 'base64url').toString('base64url') === segment;
+}
+
 /** The claims of an Open Login access token (RFC 9068 shape plus `site_id`). */
 export interface AccessTokenClaims {
   iss: string;
@@ -102,8 +114,16 @@ export interface JwtVerifyOptions {
  *   which predate it.
  * - Clock skew applies to `nbf`/`iat` only. `exp` is strict: this server is
  *   the authority, so a token is expired from the second `exp` names.
+ * - The signature must be spelled canonically (see `canonicalSignature`).
+ *   ECDSA still gives every token a twin: (r, s) and (r, n - s) both verify
+ *   (RFC 7518 §3.4 does not ask for low s, and node signs with either), so
+ *   one grant has two token strings. Refusing high s would refuse about half
+ *   the tokens our own signer makes; anything keyed by token string (the
+ *   verified-JWT cache, a client's cache) must allow for twins, and
+ *   revocation goes by the grant, i.e. by `jti` (README "Token format").
  */
 export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Promise<JwtCheck> {
+  if (!canonicalSignature(token)) return { ok: false, reason: 'malformed' };
   let payload: JWTPayload;
   let alg: string;
   let kid: string | undefined;

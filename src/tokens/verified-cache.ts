@@ -20,6 +20,14 @@ type Verified = Extract<JwtCheck, { ok: true }>;
  *
  * Signatures do not change, so nothing here needs invalidating; revocation is
  * decided by the grant (see CachedStore).
+ *
+ * An ES256 token has a twin string, its signature with s replaced by n - s,
+ * that verifies as well (see `verifyAccessToken`). A twin is a second entry
+ * with the same claims: no harm, since what an entry holds is only "this
+ * string verified with these claims", and the grant (by `jti`) decides
+ * revocation for both. It costs at most one more entry per token, and only
+ * to whoever holds the token; non-canonical spellings, which would make
+ * sixteen, are refused before they reach the cache.
  */
 export class VerifiedTokenCache {
   readonly #entries: ExpiringLru<string, Verified>;

@@ -9,6 +9,7 @@ import { MemoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../../src/store/types.js';
 import { issueToken } from '../../src/tokens/issue.js';
 import { generateOpaqueToken } from '../../src/tokens/opaque.js';
+import { VerifiedTokenCache } from '../../src/tokens/verified-cache.js';
 
 const ISSUER = 'https://login.example.test';
 const START = new Date('2026-01-15T12:00:00.000Z');
@@ -287,6 +288,56 @@ test('a JWT whose jti names an opaque grant is not_found and carries no grant id
   const v = await introspect(await f.sign(claims(f, { jti: grant.id })), ALL, f.deps);
   t.is(reasonOf(v), 'not_found');
   t.false(!v.active && 'grantId' in v && v.grantId !== undefined, 'nothing to revoke through it');
+});
+
+/** The order of the P-256 group: an ECDSA signature (r, s) also verifies as (r, n - s). */
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** The other of the two ES256 signatures of the same header and claims. */
+function ecdsaTwin(token: string): string {
+  const [h, p, sig] = token.split('.') as [string, string, string];
+  const bytes = Buffer.from(sig, 'base64url');
+  const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+  const other = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
+  return `${h}.${p}.${Buffer.concat([bytes.subarray(0, 32), other]).toString('base64url')}`;
+}
+
+test('ECDSA: both signatures of one grant verify, and name (and revoke) the same grant', async (t) => {
+  for (const cached of [false, true]) {
+    const f = await fixture();
+    const deps = cached ? { ...f.deps, verifiedTokens: new VerifiedTokenCache(100) } : f.deps;
+    const token = await f.issue();
+    const twin = ecdsaTwin(token);
+    t.not(twin, token);
+    const a = await introspect(token, ALL, deps);
+    const b = await introspect(twin, ALL, deps);
+    t.true(a.active && b.active, `both verify (cache: ${cached})`);
+    if (!a.active || !b.active) return;
+    t.is(a.grant.id, b.grant.id);
+    // Revocation is by grant, so it ends both strings at once, cached or not.
+    await f.store.grants.revoke(a.grant.id, f.clock.now());
+    t.is(reasonOf(await introspect(token, ALL, deps)), 'revoked');
+    t.is(reasonOf(await introspect(twin, ALL, deps)), 'revoked');
+  }
+});
+
+test('a signature in a non-canonical base64url spelling is malformed (RFC 4648 §3.5)', async (t) => {
+  for (const alg of ['ES256', 'EdDSA', 'RS256'] as const) {
+    const f = await fixture({ records: [await generateKeyRecord(alg, START)] });
+    const token = await f.issue();
+    t.is(reasonOf(await introspect(token, ALL, f.deps)), 'active', alg);
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    let spellings = 0;
+    for (const c of alphabet) {
+      const other = `${sig.slice(0, -1)}${c}`;
+      // Only spellings of the same bytes: the unused low bits of the last character set.
+      if (other === sig || !Buffer.from(other, 'base64url').equals(Buffer.from(sig, 'base64url'))) continue;
+      spellings += 1;
+      t.is(reasonOf(await introspect(`${h}.${p}.${other}`, ALL, f.deps)), 'malformed', `${alg} …${c}`);
+    }
+    t.true(spellings > 0, alg);
+  }
 });
 
 test('a retired key verifies its tokens until they can no longer be unexpired', async (t) => {

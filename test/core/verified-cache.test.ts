@@ -72,3 +72,26 @@ test('failures are not cached and the cache stays within its bound', async (t) =
   for (let i = 0; i < 3; i++) await cache.verify(await sign(), options());
   t.is(cache.size, 2);
 });
+
+test('an ECDSA twin is a second entry with the same claims; a non-canonical spelling never enters', async (t) => {
+  const { sign, options } = await setup();
+  const cache = new VerifiedTokenCache(100);
+  const token = await sign();
+  const [h, p, sig] = token.split('.') as [string, string, string];
+  const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const bytes = Buffer.from(sig, 'base64url');
+  const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+  const twin = `${h}.${p}.${Buffer.concat([bytes.subarray(0, 32), Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex')]).toString('base64url')}`;
+  const first = await cache.verify(token, options());
+  const second = await cache.verify(twin, options());
+  t.true(first.ok && second.ok);
+  t.deepEqual(first.ok && first.claims, second.ok && second.claims);
+  t.is(cache.size, 2);
+  // The same signature bytes spelled with other unused low bits in the last character.
+  const last = sig.at(-1)!;
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const respelled = `${h}.${p}.${sig.slice(0, -1)}${alphabet[alphabet.indexOf(last) ^ 1]}`;
+  const check = await cache.verify(respelled, options());
+  t.is(!check.ok && check.reason, 'malformed');
+  t.is(cache.size, 2);
+});
