@@ -1,5 +1,4 @@
 import cluster from 'node:cluster';
-import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { createCaches } from './cache/index.js';
 import { relayInvalidations, workerBus } from './cache/cluster-bus.js';
@@ -7,12 +6,12 @@ import { ClusterWindowCounter, relayRateLimits } from './http/rate-limit-cluster
 import { localBus } from './cache/invalidation.js';
 import { loadConfigOrExit, type Config } from './config/index.js';
 import { createApp } from './http/app.js';
+import { createHttpServer } from './http/listen.js';
 import { KeyFileError, loadOrCreateKeyRecords } from './keys/keystore.js';
 import { KeyFileReloader } from './keys/reload.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { openRuntime } from './runtime.js';
-
 
 const fatal = (logger: Logger, error: unknown): never => {
   const message = error instanceof KeyFileError || error instanceof Error ? error.message : String(error);
@@ -113,11 +112,8 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     // Workers count against one budget, not one each.
     ...(cluster.isWorker ? { rateLimitCounter: new ClusterWindowCounter() } : {}),
   });
-  const server = createServer(app.callback());
-  // Slow clients must not hold sockets forever.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
-  server.keepAliveTimeout = 65_000;
+  // Slow clients must not hold sockets forever (the limits are in listen.ts).
+  const server = createHttpServer(app.callback());
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

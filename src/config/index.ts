@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 /**
@@ -40,8 +41,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Which requests get an access log line: every one, those answered 4xx/5xx, or none (audit events are written either way). */
   logRequests: RequestLogPolicy;
-  /** Trust `X-Forwarded-*` headers (set when behind a reverse proxy). */
-  trustProxy: boolean;
+  /** Which reverse proxies' `X-Forwarded-For` entries are believed (see `TrustedProxies`). */
+  trustProxy: TrustedProxies;
   /**
    * 32-byte key sealing `client_secret_jwt` secrets (AES-256-GCM); `null`:
    * such clients cannot be registered and the method is not advertised.
@@ -65,6 +66,20 @@ export interface Config {
 export const signingAlgs = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
 export type SigningAlg = (typeof signingAlgs)[number];
 
+/**
+ * `TRUST_PROXY`: the reverse proxies in front of the server. `X-Forwarded-For`
+ * is read from the right (the entry the nearest proxy appended) and only
+ * through trusted hops: the first address that is not a trusted proxy is the
+ * caller. Entries further left were written by the caller and are never used.
+ * `hops`: that many proxies, whatever their addresses; `addresses`: proxies
+ * at these addresses or ranges (`proxy-addr` names: `loopback`,
+ * `linklocal`, `uniquelocal`, IPs, CIDRs). Neither: the socket's peer.
+ */
+export interface TrustedProxies {
+  hops: number;
+  addresses: string[];
+}
+
 /** `LOG_REQUESTS`: which requests get an access log line. */
 export type RequestLogPolicy = 'all' | 'errors' | 'none';
 
@@ -74,10 +89,6 @@ export class ConfigError extends Error {
 
 const intIn = (min: number, max: number) =>
   z.coerce.number().int(`must be a whole number`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
-
-const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 
 const httpUrl = z
   .string()
@@ -119,7 +130,25 @@ const schema = z.object({
   BODY_LIMIT_BYTES: intIn(256, 1_048_576).default(16_384),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_REQUESTS: z.enum(['all', 'errors', 'none']).default('all'),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: z
+    .union([z.boolean(), z.number(), z.string()])
+    .transform((v, ctx): TrustedProxies => {
+      const text = String(v).trim().toLowerCase();
+      if (['false', 'no', '0'].includes(text)) return { hops: 0, addresses: [] };
+      // `true` once meant "the leftmost entry", which the caller writes; now it means one proxy.
+      if (['true', 'yes'].includes(text)) return { hops: 1, addresses: [] };
+      if (/^\d{1,2}$/.test(text)) return { hops: Number(text), addresses: [] };
+      const addresses = text.split(',').map((a) => a.trim()).filter(Boolean);
+      try {
+        if (addresses.length === 0 || addresses.some((a) => /^-?\d+$/.test(a))) throw new TypeError('not an address');
+        proxyaddr.compile(addresses);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be false, a number of proxy hops, or a comma-separated list of proxy addresses, CIDR ranges, loopback, linklocal, uniquelocal' });
+      }
+      return { hops: 0, addresses };
+    })
+    // zod 4: a default is the output value, not run through the transform.
+    .default({ hops: 0, addresses: [] }),
   CLIENT_SECRET_KEY: z
     .string()
     .transform((v, ctx) => {

@@ -1,7 +1,8 @@
 import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import { ClientAuthenticator } from './client-auth.js';
-import { INTROSPECTION_ROUTE, introspectionEndpoint, isIntrospectionUrl } from './introspection-endpoint.js';
+import { clientAddressOf } from './client-address.js';
+import { INTROSPECTION_ROUTE, introspectionEndpoint } from './introspection-endpoint.js';
 import type { AppDeps } from './deps.js';
 import { errorHandler, noStore, requestLog, type AppState } from './middleware.js';
 import { adminRoutes } from './routes/admin.js';
@@ -10,6 +11,7 @@ import { metaRoutes } from './routes/meta.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { metricsMiddleware, metricsRoutes, withMetrics } from './routes/metrics.js';
 import { RateLimits } from './rate-limit.js';
+import { pathMatches, pathOf, toOriginForm } from './routing.js';
 
 export type { AppDeps } from './deps.js';
 
@@ -29,27 +31,36 @@ export interface HttpApp {
  */
 export function createApp(appDeps: AppDeps): HttpApp {
   const deps = withMetrics(appDeps);
-  const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
+  const clientAddress = clientAddressOf(deps.config.trustProxy);
+  const app = new Koa<AppState>();
   // Errors are rendered by errorHandler; Koa's own printer would log bodies of errors we expect.
   app.silent = true;
+  app.use(async (ctx, next) => {
+    // One notion of the caller's address for every endpoint (client-address.ts), not Koa's leftmost X-Forwarded-For.
+    ctx.request.ip = clientAddress(ctx.req);
+    await next();
+  });
   app.use(requestLog(deps.logger, deps.config.logRequests));
   app.use(metricsMiddleware(deps.metrics, () => routers));
   app.use(noStore);
   app.use(errorHandler(deps.logger));
   const limits = new RateLimits({ config: deps.config, clock: deps.clock, logger: deps.logger, metrics: deps.metrics, counter: deps.rateLimitCounter });
-  app.use(limits.authFailureGuard());
 
   const authenticator = new ClientAuthenticator(deps);
   const routers = [oauthRoutes(deps, limits, authenticator), metaRoutes(deps)];
-  if (deps.config.adminToken) routers.push(adminRoutes(deps, deps.config.adminToken));
-  routers.push(metricsRoutes(deps.metrics, deps.config.metricsToken), docsRoutes(deps));
+  if (deps.config.adminToken) routers.push(adminRoutes(deps, deps.config.adminToken, limits));
+  routers.push(metricsRoutes(deps.metrics, deps.config.metricsToken, limits), docsRoutes(deps));
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  const introspection = introspectionEndpoint(deps, limits, authenticator);
+  const introspection = introspectionEndpoint(deps, limits, authenticator, clientAddress);
   const rest = app.callback();
-  const listener: RequestListener = (req, res) => (isIntrospectionUrl(req.url) ? introspection(req, res) : rest(req, res));
+  const listener: RequestListener = (req, res) => {
+    toOriginForm(req);
+    if (pathMatches(pathOf(req.url ?? ''), INTROSPECTION_ROUTE)) introspection(req, res);
+    else rest(req, res);
+  };
   const routes = [`POST ${INTROSPECTION_ROUTE}`];
   for (const router of routers) {
     for (const layer of router.stack) for (const method of layer.methods) if (method !== 'HEAD') routes.push(`${method} ${layer.path}`);

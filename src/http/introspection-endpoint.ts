@@ -24,26 +24,6 @@ import { JSON_MEDIA_TYPE, renderIntrospectionResponse } from './signed-response.
 
 export const INTROSPECTION_ROUTE = '/introspect';
 
-/** Whether a request URL is the endpoint's: as the router matches, in any case and with one optional trailing slash. */
-export function isIntrospectionUrl(url: string | undefined): boolean {
-  if (url === undefined) return false;
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  if (path === INTROSPECTION_ROUTE) return true;
-  const lower = path.toLowerCase();
-  return lower === INTROSPECTION_ROUTE || lower === `${INTROSPECTION_ROUTE}/`;
-}
-
-/**
- * The caller's address, as Koa's `ctx.ip`: the first `X-Forwarded-For` entry
- * when proxies are trusted, else the socket's peer.
- */
-function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
-  const first = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : '';
-  return first || req.socket.remoteAddress || '';
-}
-
 /** What one exchange has gathered for its answer and its log line. */
 interface Exchange {
   requestId: string;
@@ -56,6 +36,7 @@ export function introspectionEndpoint(
   deps: AppDeps & { metrics: Metrics },
   limits: RateLimits,
   authenticator: ClientAuthenticator,
+  clientAddress: (req: IncomingMessage) => string,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const core = introspectionDeps(deps);
   const { config, logger, metrics } = deps;
@@ -66,14 +47,9 @@ export function introspectionEndpoint(
   async function answer(req: IncomingMessage, url: string, ip: string, x: Exchange): Promise<{ contentType: string; body: string }> {
     const q = url.indexOf('?');
     const params = await readForm(req, q < 0 ? '' : url.slice(q + 1), config.bodyLimitBytes);
-    const presented = presentedFormCredentials(req.headers.authorization || undefined, params);
-    let client: ApiClient;
-    try {
-      client = x.client = await authenticator.authenticate(presented, endpointUrl);
-    } catch (error) {
-      if (error instanceof OAuthError && error.status === 401) Object.assign(x.headers, await limits.countAuthFailure(ip));
-      throw error;
-    }
+    const client = (x.client = await limits.attempt(ip, x.requestId, () =>
+      authenticator.authenticate(presentedFormCredentials(req.headers.authorization || undefined, params), endpointUrl),
+    ));
     Object.assign(x.headers, await limits.charge(client.id, ip, x.requestId));
     const token = requiredToken(params);
     const verdict = await introspect(token, client, core);
@@ -91,8 +67,7 @@ export function introspectionEndpoint(
     let contentType = JSON_MEDIA_TYPE;
     let body: string;
     try {
-      const ip = clientAddress(req, config.trustProxy);
-      await limits.refuseFailingAddress(ip, requestId);
+      const ip = clientAddress(req);
       if (method === 'POST') {
         ({ contentType, body } = await answer(req, req.url ?? '', ip, x));
       } else {

@@ -5,6 +5,7 @@ import getRawBody from 'raw-body';
 import typeis from 'type-is';
 import type { RequestLogPolicy } from '../config/index.js';
 import type { Logger } from '../log.js';
+import { UNMATCHED_ROUTE } from '../metrics.js';
 import { StoreUnavailableError, type ApiClient } from '../store/types.js';
 import { InvalidRequest, OAuthError, TemporarilyUnavailable } from './errors.js';
 
@@ -18,6 +19,8 @@ export interface AppState {
   client?: ApiClient;
   /** The verdict's reason, for the request log line. */
   reason?: string;
+  /** The matched route template (set by the metrics middleware), for the request log line. */
+  route?: string;
 }
 
 export type AppContext = ParameterizedContext<AppState>;
@@ -39,6 +42,10 @@ export function errorHandler(logger: Logger): AppMiddleware {
       if (ctx.status === 404 && ctx.body === undefined) throw new OAuthError('not_found', 'no such endpoint', 404);
       if (ctx.status === 405 && (ctx.body === undefined || typeof ctx.body === 'string')) {
         throw new OAuthError('invalid_request', 'method not allowed on this endpoint', 405);
+      }
+      // The router's answer to a method no route has (TRACE, PROPFIND): JSON like every other.
+      if (ctx.status === 501 && (ctx.body === undefined || typeof ctx.body === 'string')) {
+        throw new OAuthError('invalid_request', 'method not implemented', 501);
       }
     } catch (caught) {
       const error = toOAuthError(caught, logger, ctx.state.requestId);
@@ -106,7 +113,8 @@ export function requestLog(logger: Logger, policy: RequestLogPolicy = 'all'): Ap
       logRequest(logger, {
         requestId: ctx.state.requestId,
         method: ctx.method,
-        route: (ctx as { routerPath?: string }).routerPath ?? ctx.path,
+        // The template, never the raw path: a token put in a URL must not reach the log.
+        route: ctx.state.route ?? UNMATCHED_ROUTE,
         status: ctx.status,
         started,
         clientId: ctx.state.client?.id,

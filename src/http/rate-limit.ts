@@ -2,7 +2,6 @@ import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../log.js';
 import { OAuthError } from './errors.js';
-import type { AppContext, AppMiddleware } from './middleware.js';
 
 /**
  * Rate limits: fixed-window counters behind a small port (`WindowCounter`),
@@ -25,6 +24,9 @@ export interface WindowCounter {
   /** The count of `key` without adding to it. */
   peek(key: string, windowMs: number, nowMs: number): WindowCount | Promise<WindowCount>;
 }
+
+/** Attempts from one address that may wait for the ones in flight; more are refused at once. */
+const MAX_WAITING_ATTEMPTS = 1000;
 
 /** Above this many keys, expired windows are dropped, then the oldest keys. */
 export const DEFAULT_MAX_KEYS = 100_000;
@@ -111,20 +113,6 @@ export function rateLimitHeaders(policy: RateLimitPolicy, state: WindowCount, no
   };
 }
 
-/** Requests that authenticate a client, the admin or a metrics scraper; only these are refused to a failing address. */
-export function authenticatesCaller(ctx: AppContext): boolean {
-  // The router matches paths case-insensitively and with a trailing slash: so must this.
-  const path = ctx.path.toLowerCase().replace(/\/+$/, '');
-  return (
-    path === '/introspect' ||
-    path === '/revoke' ||
-    path === '/api/v1/auth/token/validate' ||
-    path === '/metrics' ||
-    path === '/admin' ||
-    path.startsWith('/admin/')
-  );
-}
-
 export interface RateLimitsOptions {
   config: Pick<Config, 'rateLimitAuthFailures' | 'rateLimitClientRequests' | 'rateLimitWindowSeconds'>;
   clock: Clock;
@@ -146,6 +134,10 @@ export class RateLimits {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #metrics: RateLimitsOptions['metrics'];
+  /** Authentication attempts being verified, per address (this process). */
+  readonly #inFlight = new Map<string, number>();
+  /** Attempts waiting for one in flight to settle, per address. */
+  readonly #waiting = new Map<string, Array<() => void>>();
 
   constructor(options: RateLimitsOptions) {
     const { config } = options;
@@ -158,31 +150,75 @@ export class RateLimits {
   }
 
   /**
-   * Runs around everything that may authenticate a caller (see
-   * `refuseFailingAddress` and `countAuthFailure`): a 401 from below counts
-   * as one failure of the address.
+   * One authentication attempt by a caller at `ip`: client credentials, the
+   * admin token or the metrics token. `verify` checks the credentials and
+   * throws a 401 `OAuthError` when they are wrong.
+   *
+   * The failed-login limit must hold however requests interleave. Checking
+   * the count before the credentials and counting the failure after them
+   * lets many requests pass the check together (their bodies arriving at
+   * once) and all be evaluated. So attempts in flight count too: an attempt
+   * is admitted only while the failures of the window plus the attempts
+   * still being verified stay under the limit; past that it waits for one in
+   * flight to settle and looks again. At most `limit` credentials from one
+   * address are evaluated per window in this process, and correct
+   * credentials sent many at once are delayed, never refused.
+   *
+   * A 401 from `verify` counts one failure and carries the RateLimit fields.
    */
-  authFailureGuard(): AppMiddleware {
-    return async (ctx, next) => {
-      if (this.authFailures.limit === 0 || !authenticatesCaller(ctx)) return next();
-      await this.refuseFailingAddress(ctx.ip, ctx.state.requestId);
-      try {
-        await next();
-      } catch (error) {
-        if (error instanceof OAuthError && error.status === 401) ctx.set(await this.countAuthFailure(ctx.ip));
-        throw error;
+  async attempt<T>(ip: string, requestId: string | undefined, verify: () => T | Promise<T>): Promise<T> {
+    if (this.authFailures.limit === 0) return verify();
+    await this.#admit(ip, requestId);
+    try {
+      return await verify();
+    } catch (error) {
+      if (error instanceof OAuthError && error.status === 401) Object.assign(error.headers, await this.countAuthFailure(ip));
+      throw error;
+    } finally {
+      this.#settle(ip);
+    }
+  }
+
+  /** Waits until an attempt from `ip` may be verified, and counts it in flight; 429 when the address is over its limit. */
+  async #admit(ip: string, requestId: string | undefined): Promise<void> {
+    for (;;) {
+      const failures = await this.refuseFailingAddress(ip, requestId);
+      const inFlight = this.#inFlight.get(ip) ?? 0;
+      // Checked and counted in one synchronous step, so no other attempt can slip in between.
+      if (failures + inFlight < this.authFailures.limit) {
+        this.#inFlight.set(ip, inFlight + 1);
+        return;
       }
-    };
+      const waiting = this.#waiting.get(ip) ?? [];
+      if (waiting.length >= MAX_WAITING_ATTEMPTS) {
+        const nowMs = this.#clock.now().getTime();
+        const state = { count: failures, resetAtMs: nowMs + this.authFailures.windowSeconds * 1000 };
+        this.#refuse(this.authFailures, state, nowMs, { ip, req_id: requestId }, 'too many authentication attempts in flight from this address');
+      }
+      this.#waiting.set(ip, waiting);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  }
+
+  /** An attempt from `ip` is over: those waiting look again. */
+  #settle(ip: string): void {
+    const inFlight = (this.#inFlight.get(ip) ?? 1) - 1;
+    if (inFlight > 0) this.#inFlight.set(ip, inFlight);
+    else this.#inFlight.delete(ip);
+    const waiting = this.#waiting.get(ip);
+    if (!waiting) return;
+    this.#waiting.delete(ip);
+    for (const wake of waiting) wake();
   }
 
   /**
-   * Before any credential is checked: an address with too many failures in
-   * the window gets 429 (each refusal counts as a failure too, so hammering
-   * does not shorten the wait).
+   * An address with too many failures in the window gets 429 (each refusal
+   * counts as a failure too, so hammering does not shorten the wait).
+   * Returns the failures counted so far.
    */
-  async refuseFailingAddress(ip: string, requestId: string | undefined): Promise<void> {
+  async refuseFailingAddress(ip: string, requestId: string | undefined): Promise<number> {
     const policy = this.authFailures;
-    if (policy.limit === 0) return;
+    if (policy.limit === 0) return 0;
     const windowMs = policy.windowSeconds * 1000;
     const key = `auth_failures:${ip}`;
     const nowMs = this.#clock.now().getTime();
@@ -191,6 +227,7 @@ export class RateLimits {
       const state = await this.counter.hit(key, windowMs, nowMs);
       this.#refuse(policy, state, nowMs, { ip, req_id: requestId }, 'too many failed authentication attempts from this address');
     }
+    return seen.count;
   }
 
   /** Counts one failed authentication of the address; returns the RateLimit fields for the 401. */
@@ -215,20 +252,6 @@ export class RateLimits {
       this.#refuse(policy, state, nowMs, { client_id: clientId, ip, req_id: requestId }, 'request budget of this client exhausted');
     }
     return rateLimitHeaders(policy, state, nowMs);
-  }
-
-  /** `charge` for the client of `ctx.state.client`, setting the fields on the answer. */
-  async chargeClient(ctx: AppContext): Promise<void> {
-    const client = ctx.state.client;
-    if (client) ctx.set(await this.charge(client.id, ctx.ip, ctx.state.requestId));
-  }
-
-  /** A middleware for route chains, after client authentication. */
-  clientBudget(): AppMiddleware {
-    return async (ctx, next) => {
-      await this.chargeClient(ctx);
-      await next();
-    };
   }
 
   #refuse(policy: RateLimitPolicy, state: WindowCount, nowMs: number, who: Record<string, unknown>, description: string): never {

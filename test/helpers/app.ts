@@ -1,10 +1,11 @@
 import test, { type ExecutionContext } from 'ava';
 import type { Server } from 'node:http';
-import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import supertest from 'supertest';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { createApp } from '../../src/http/app.js';
+import { createHttpServer } from '../../src/http/listen.js';
 import { generateKeyRecord, KeyStore, type KeyRecord } from '../../src/keys/keystore.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -55,6 +56,8 @@ export interface TestServer {
   keyRecords: KeyRecord[];
   clock: FixedClock;
   request: supertest.Agent;
+  /** The loopback port, for requests sent as raw bytes (test/helpers/raw-http.ts). */
+  port: number;
   admin: AdminHelpers;
   close: () => Promise<void>;
 }
@@ -82,7 +85,7 @@ export async function startTestServer(store: Store, options: TestServerOptions =
     clock,
   });
   const app = createApp({ config, store, keys, clock, logger: options.logger ?? silentLogger() });
-  const server: Server = createServer(app.callback());
+  const server: Server = createHttpServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const request = supertest.agent(server);
   const adminJson = async (method: 'post' | 'put', path: string, body: unknown, expected: number[]) => {
@@ -104,6 +107,7 @@ export async function startTestServer(store: Store, options: TestServerOptions =
     keyRecords,
     clock,
     request,
+    port: (server.address() as AddressInfo).port,
     admin,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

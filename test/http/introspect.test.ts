@@ -158,7 +158,7 @@ apiTest('GET on the introspection endpoint is 405 with an Allow header', async (
   t.is(res.body.error, 'invalid_request');
 });
 
-apiTest('OPTIONS lists POST; HEAD, PUT and DELETE are 405; the path matches in any case and with a trailing slash', async (t, s) => {
+apiTest('OPTIONS lists POST; HEAD, PUT and DELETE are 405; the path matches with a trailing slash, and only in its own case', async (t, s) => {
   const { auth, token } = await standardSetup(s);
   const options = await s.request.options('/introspect');
   t.is(options.status, 200);
@@ -169,7 +169,9 @@ apiTest('OPTIONS lists POST; HEAD, PUT and DELETE are 405; the path matches in a
     t.is(res.status, 405, method);
     t.is(res.headers.allow, 'POST', method);
   }
-  for (const path of ['/Introspect', '/introspect/', '/introspect?unrelated=1']) {
+  // RFC 3986 §6.2.2.1: paths are case-sensitive (src/http/routing.ts).
+  t.is((await s.request.post('/Introspect').set('Authorization', auth).type('form').send({ token })).status, 404);
+  for (const path of ['/introspect/', '/introspect?unrelated=1']) {
     const res = await s.request.post(path).set('Authorization', auth).type('form').send({ token });
     t.is(res.status, 200, path);
     t.true(res.body.active, path);

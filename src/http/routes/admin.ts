@@ -9,6 +9,8 @@ import { buildClient, ClientRegistrationError, clientMetadata, registrationRespo
 import { introspectionDeps, type AppDeps } from '../deps.js';
 import { InvalidAdminToken, InvalidRequest, NotFound } from '../errors.js';
 import { bearerSecretCheck, jsonBody, type AppMiddleware, type AppState } from '../middleware.js';
+import type { RateLimits } from '../rate-limit.js';
+import { ROUTER_OPTIONS } from '../routing.js';
 
 /** Identifiers from the platform: printable, short, no operators or paths. */
 export const idPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -55,14 +57,18 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.data;
 }
 
-/** Bearer ADMIN_TOKEN, compared in constant time. */
-function adminAuthentication(deps: AppDeps, adminToken: string): AppMiddleware {
+/**
+ * Bearer ADMIN_TOKEN, compared in constant time, as one attempt under the
+ * failed-login limit; every failure leaves an audit line.
+ */
+function adminAuthentication(deps: AppDeps, adminToken: string, limits: RateLimits): AppMiddleware {
   const isAdmin = bearerSecretCheck(adminToken);
   return async (ctx, next) => {
-    if (!isAdmin(ctx.get('Authorization'))) {
+    await limits.attempt(ctx.ip, ctx.state.requestId, () => {
+      if (isAdmin(ctx.get('Authorization'))) return;
       deps.logger.warn({ event: 'admin.auth_failed', req_id: ctx.state.requestId, ip: ctx.ip }, 'audit');
       throw new InvalidAdminToken();
-    }
+    });
     await next();
   };
 }
@@ -77,12 +83,19 @@ export function customerView(c: Customer): Record<string, unknown> {
 }
 
 /** Admin API: mounted only when ADMIN_TOKEN is set. */
-export function adminRoutes(deps: AppDeps, adminToken: string): Router<AppState> {
-  const router = new Router<AppState>({ prefix: '/admin' });
+export function adminRoutes(deps: AppDeps, adminToken: string, limits: RateLimits): Router<AppState> {
+  // The guard is the first step of every route below, not a prefix middleware:
+  // a request that reaches a handler has passed it, however the path was spelled.
+  const guard = adminAuthentication(deps, adminToken, limits);
+  const admin = new Router<AppState>({ ...ROUTER_OPTIONS, prefix: '/admin' });
+  const router = {
+    get: (path: string, ...steps: AppMiddleware[]) => admin.get(path, guard, ...steps),
+    post: (path: string, ...steps: AppMiddleware[]) => admin.post(path, guard, ...steps),
+    put: (path: string, ...steps: AppMiddleware[]) => admin.put(path, guard, ...steps),
+  };
   const { store, clock, config, logger } = deps;
   const audit = (event: string, fields: Record<string, unknown>) => logger.info({ event, ...fields }, 'audit');
   const body = jsonBody(config.bodyLimitBytes);
-  router.use(adminAuthentication(deps, adminToken));
 
   router.post('/clients', body, async (ctx) => {
     const b = parse(newClientBody, ctx.state.json);
@@ -181,5 +194,5 @@ export function adminRoutes(deps: AppDeps, adminToken: string): Router<AppState>
     ctx.body = { revoked: revoked ? 1 : 0 };
   });
 
-  return router;
+  return admin;
 }

@@ -5,6 +5,7 @@ import Router from '@koa/router';
 import type { AppDeps } from '../deps.js';
 import type { AppState } from '../middleware.js';
 import { openApiDocument } from '../openapi.js';
+import { ROUTER_OPTIONS } from '../routing.js';
 
 /**
  * Everything the page loads comes from this server: no CDN, no inline
@@ -73,7 +74,7 @@ async function asset(name: string): Promise<Buffer> {
 
 /** `GET /openapi.json` and the `/docs` page that renders it. */
 export function docsRoutes(deps: AppDeps): Router<AppState> {
-  const router = new Router<AppState>();
+  const router = new Router<AppState>(ROUTER_OPTIONS);
   const document = JSON.stringify(openApiDocument({ serverUrl: deps.config.issuer }));
 
   router.get('/openapi.json', (ctx) => {

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { supportedAssertionAlgorithms, supportedAuthMethods } from '../client-auth.js';
 import type { AppDeps } from '../deps.js';
 import type { AppState } from '../middleware.js';
+import { ROUTER_OPTIONS } from '../routing.js';
 
 /** RFC 8414 §2 authorization server metadata. */
 export function serverMetadata(deps: AppDeps): Record<string, unknown> {
@@ -27,7 +28,7 @@ export function serverMetadata(deps: AppDeps): Record<string, unknown> {
 }
 
 export function metaRoutes(deps: AppDeps): Router<AppState> {
-  const router = new Router<AppState>();
+  const router = new Router<AppState>(ROUTER_OPTIONS);
 
   router.get('/.well-known/oauth-authorization-server', (ctx) => {
     ctx.body = serverMetadata(deps);

@@ -3,6 +3,8 @@ import { instrumentStore, Metrics, UNMATCHED_ROUTE } from '../../metrics.js';
 import type { Store } from '../../store/types.js';
 import { OAuthError } from '../errors.js';
 import { bearerSecretCheck, type AppMiddleware, type AppState } from '../middleware.js';
+import type { RateLimits } from '../rate-limit.js';
+import { ROUTER_OPTIONS } from '../routing.js';
 
 /** Endpoints whose verdicts are counted by reason and client. */
 const VERDICT_ENDPOINTS: Record<string, string> = {
@@ -23,7 +25,7 @@ export function metricsMiddleware(metrics: Metrics, routers: () => Router<AppSta
     } finally {
       // A request refused before routing (a rate limit) has no matched layers: match its path here.
       const matched = (ctx.matched as Layer[] | undefined) ?? routers().flatMap((r) => r.match(ctx.path, ctx.method).path as Layer[]);
-      const route = routeTemplate(matched);
+      const route = (ctx.state.route = routeTemplate(matched));
       metrics.httpRequest(route, ctx.method, ctx.status, Number(process.hrtime.bigint() - started) / 1e9);
       const endpoint = VERDICT_ENDPOINTS[route];
       if (endpoint && ctx.state.reason && ctx.state.client) {
@@ -46,16 +48,17 @@ function routeTemplate(layers: Layer[]): string {
 }
 
 /** `GET /metrics`: Prometheus text format; behind `Bearer METRICS_TOKEN` when one is set. */
-export function metricsRoutes(metrics: Metrics, metricsToken: string | null): Router<AppState> {
-  const router = new Router<AppState>();
+export function metricsRoutes(metrics: Metrics, metricsToken: string | null, limits: RateLimits): Router<AppState> {
+  const router = new Router<AppState>(ROUTER_OPTIONS);
   const isScraper = metricsToken === null ? null : bearerSecretCheck(metricsToken);
   router.get('/metrics', async (ctx) => {
     if (isScraper) {
-      if (!isScraper(ctx.get('Authorization'))) {
+      await limits.attempt(ctx.ip, ctx.state.requestId, () => {
+        if (isScraper(ctx.get('Authorization'))) return;
         throw new OAuthError('invalid_token', 'a valid metrics bearer token is required', 401, {
           'WWW-Authenticate': 'Bearer realm="open-login-metrics", error="invalid_token"',
         });
-      }
+      });
     }
     const { contentType, body } = await metrics.render();
     ctx.type = contentType;

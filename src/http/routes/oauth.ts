@@ -3,23 +3,39 @@ import { introspect, type Verdict } from '../../core/introspect.js';
 import { describeReason } from '../../core/reasons.js';
 import { toNumericDate } from '../../core/clock.js';
 import type { ApiClient } from '../../store/types.js';
-import { ClientAuthenticator, presentedCredentials, presentedFormCredentials } from '../client-auth.js';
+import { ClientAuthenticator, presentedCredentials, presentedFormCredentials, type PresentedCredentials } from '../client-auth.js';
 import { introspectionDeps, type AppDeps } from '../deps.js';
 import { InvalidRequest } from '../errors.js';
 import { formBody, jsonBody, type AppContext, type AppMiddleware, type AppState } from '../middleware.js';
 import { RateLimits } from '../rate-limit.js';
 import { z } from 'zod';
+import { ROUTER_OPTIONS } from '../routing.js';
 
 /** The URL of the endpoint being called: a client assertion may name it as its audience (OIDC Core §9). */
 function endpointUrl(deps: AppDeps, ctx: AppContext): string {
   return `${deps.config.issuer}${ctx.path}`;
 }
 
+/**
+ * Authenticates the caller (one attempt under the failed-login limit), then
+ * charges its request budget; the answer carries the budget's RateLimit fields.
+ */
+async function authenticateCaller(
+  ctx: AppContext,
+  deps: AppDeps,
+  limits: RateLimits,
+  authenticator: ClientAuthenticator,
+  presented: () => PresentedCredentials,
+): Promise<ApiClient> {
+  const client = (ctx.state.client = await limits.attempt(ctx.ip, ctx.state.requestId, () => authenticator.authenticate(presented(), endpointUrl(deps, ctx))));
+  ctx.set(await limits.charge(client.id, ctx.ip, ctx.state.requestId));
+  return client;
+}
+
 /** Authenticates the caller from form parameters or the Authorization header. */
-function formClientAuthentication(deps: AppDeps, authenticator: ClientAuthenticator): AppMiddleware {
+function formClientAuthentication(deps: AppDeps, limits: RateLimits, authenticator: ClientAuthenticator): AppMiddleware {
   return async (ctx, next) => {
-    const presented = presentedFormCredentials(ctx.get('Authorization') || undefined, ctx.state.params!);
-    ctx.state.client = await authenticator.authenticate(presented, endpointUrl(deps, ctx));
+    await authenticateCaller(ctx, deps, limits, authenticator, () => presentedFormCredentials(ctx.get('Authorization') || undefined, ctx.state.params!));
     await next();
   };
 }
@@ -80,8 +96,7 @@ export function oauthRoutes(
   limits: RateLimits = new RateLimits(deps),
   authenticator: ClientAuthenticator = new ClientAuthenticator(deps),
 ): Router<AppState> {
-  const router = new Router<AppState>();
-  const clientBudget = limits.clientBudget();
+  const router = new Router<AppState>(ROUTER_OPTIONS);
   const core = introspectionDeps(deps);
   const limit = deps.config.bodyLimitBytes;
 
@@ -89,7 +104,7 @@ export function oauthRoutes(
 
   // RFC 7009: revocation. 200 whether or not the token was known (§2.2), so
   // the answer tells nothing about tokens of other sites.
-  router.post('/revoke', formBody(limit), formClientAuthentication(deps, authenticator), clientBudget, async (ctx) => {
+  router.post('/revoke', formBody(limit), formClientAuthentication(deps, limits, authenticator), async (ctx) => {
     const token = requiredToken(ctx.state.params!);
     const client = ctx.state.client!;
     const verdict = await introspect(token, client, core);
@@ -107,9 +122,7 @@ export function oauthRoutes(
     const parsed = validationBody.safeParse(ctx.state.json);
     if (!parsed.success) throw new InvalidRequest(parsed.error.issues[0]?.message ?? 'invalid body');
     const body = parsed.data;
-    const presented = presentedCredentials(ctx.get('Authorization') || undefined, body);
-    const client = (ctx.state.client = await authenticator.authenticate(presented, endpointUrl(deps, ctx)));
-    await limits.chargeClient(ctx);
+    const client = await authenticateCaller(ctx, deps, limits, authenticator, () => presentedCredentials(ctx.get('Authorization') || undefined, body));
     if (body.auth_token === undefined || body.auth_token === '') throw new InvalidRequest('auth_token is required');
     const verdict = await introspect(body.auth_token, client, core);
     ctx.state.reason = verdict.active ? 'active' : verdict.reason;
