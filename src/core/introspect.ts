@@ -33,6 +33,8 @@ export type Verdict =
       nbf?: number;
       /** The grant, when the token is authentic and its grant exists (revocation needs it). */
       grantId?: string;
+      /** With `grantId`: whom the token was issued to (src/core/revocation.ts decides from it). */
+      issuedTo?: { clientId: string; siteId: string | null };
     };
 
 /** The calling client, as far as the decision goes. */
@@ -143,7 +145,7 @@ async function introspectOpaque(token: string, caller: Caller, deps: Introspecti
 
 /** The rules shared by both formats once the grant is in hand. */
 function decideOnGrant(facts: TokenFacts, grant: Grant, customer: Customer | null, now: Date): Verdict {
-  const known = { exp: facts.exp, grantId: grant.id };
+  const known = { exp: facts.exp, grantId: grant.id, issuedTo: { clientId: facts.clientId, siteId: facts.siteId } };
   if (facts.exp <= toNumericDate(now)) return inactive('expired', known);
   if (grant.revokedAt !== null) return inactive('revoked', known);
   if (!customer) return inactive('customer_not_found', known);

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { introspect, type Verdict } from '../../core/introspect.js';
+import { decideRevocation } from '../../core/revocation.js';
 import { describeReason } from '../../core/reasons.js';
 import { toNumericDate } from '../../core/clock.js';
 import type { ApiClient } from '../../store/types.js';
@@ -107,11 +108,15 @@ export function oauthRoutes(
   router.post('/revoke', formBody(limit), formClientAuthentication(deps, limits, authenticator), async (ctx) => {
     const token = requiredToken(ctx.state.params!);
     const client = ctx.state.client!;
-    const verdict = await introspect(token, client, core);
-    const grantId = verdict.active ? verdict.grant.id : verdict.grantId;
-    if (grantId) {
-      const revoked = await deps.store.grants.revoke(grantId, deps.clock.now());
-      if (revoked) deps.logger.info({ event: 'token.revoked', jti: grantId, client_id: client.id, via: 'revocation_endpoint' }, 'audit');
+    // RFC 7009 §2.1: only a token issued to this client; the rule is decideRevocation's.
+    const decision = await decideRevocation(token, client, core);
+    if (decision.outcome === 'refused') {
+      deps.logger.info({ event: 'token.revocation_refused', jti: decision.grantId, client_id: client.id, via: 'revocation_endpoint' }, 'audit');
+      throw new InvalidRequest('the token was not issued to this client');
+    }
+    if (decision.outcome === 'revoke') {
+      const revoked = await deps.store.grants.revoke(decision.grantId, deps.clock.now());
+      if (revoked) deps.logger.info({ event: 'token.revoked', jti: decision.grantId, client_id: client.id, via: 'revocation_endpoint' }, 'audit');
     }
     ctx.status = 200;
     ctx.body = '';
