@@ -1,4 +1,5 @@
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -7,6 +8,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
   type JSONWebKeySet,
+  type JWTVerifyOptions,
 } from 'jose';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
@@ -14,7 +16,7 @@ import { toNumericDate } from '../core/clock.js';
 import { openClientSecret } from '../keys/client-secret-box.js';
 import type { Logger } from '../log.js';
 import type { ApiClient, Store } from '../store/types.js';
-import { InvalidClient } from './errors.js';
+import { ClientAuthFailure, type ClientAuthFailureReason } from './client-auth-failure.js';
 
 /**
  * Client authentication by JWT assertion: RFC 7523 §2.2 and §3, as profiled
@@ -53,17 +55,42 @@ export interface ClientAssertionDeps {
   logger: Logger;
 }
 
-/** Failure descriptions by jose error code; anything else is "invalid". Never a claim value. */
-const DESCRIPTIONS: Record<string, string> = {
-  ERR_JWT_EXPIRED: 'client assertion has expired',
-  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'client assertion signature is invalid',
-  ERR_JOSE_ALG_NOT_ALLOWED: 'client assertion algorithm is not allowed for this client',
-  ERR_JWKS_NO_MATCHING_KEY: 'no registered key of this client matches the assertion',
-  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'the assertion must name its key (kid): several registered keys match',
-  ERR_JWKS_TIMEOUT: "the client's jwks_uri did not answer in time",
-  ERR_JWKS_INVALID: "the client's jwks_uri does not serve a JWK Set",
-  ERR_JWT_CLAIM_VALIDATION_FAILED: 'client assertion claims are invalid',
+/** Failure reasons (for the log line only) by jose error code; anything else is "invalid". */
+const REASONS: Record<string, ClientAuthFailureReason> = {
+  ERR_JWT_EXPIRED: 'assertion_expired',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'assertion_signature_invalid',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'assertion_alg_not_allowed',
+  ERR_JOSE_NOT_SUPPORTED: 'assertion_alg_not_allowed',
+  ERR_JWKS_NO_MATCHING_KEY: 'assertion_no_matching_key',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'assertion_key_ambiguous',
+  ERR_JWT_CLAIM_VALIDATION_FAILED: 'assertion_claims_invalid',
+  ERR_JWS_INVALID: 'assertion_malformed',
+  ERR_JWT_INVALID: 'assertion_malformed',
 };
+
+/** jose codes of a remote key set that could not be fetched or read. */
+const KEY_FETCH_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
+
+/** Every algorithm an assertion may use, whatever its client: what a decoy check accepts. */
+const ANY_ASSERTION_ALGORITHM = [...ASSERTION_ALGORITHMS.private_key_jwt, ...ASSERTION_ALGORITHMS.client_secret_jwt];
+
+/**
+ * Keys nobody holds the private half of. An assertion that names no
+ * assertion client (unknown, or registered for a shared secret) is checked
+ * against the decoy for its algorithm, so that such a client costs about
+ * what a real one does: one key selection and one signature check, not an
+ * early return a caller could time. Made once per process, off the event
+ * loop (an RSA key takes a fifth of a second).
+ */
+let decoyKeys: Promise<Record<string, KeyObject>> | undefined;
+function decoys(): Promise<Record<string, KeyObject>> {
+  decoyKeys ??= (async () => {
+    const pair = promisify(generateKeyPair);
+    const [ec, ed, rsa] = await Promise.all([pair('ec', { namedCurve: 'P-256' }), pair('ed25519'), pair('rsa', { modulusLength: 2048 })]);
+    return { ES256: ec.publicKey, EdDSA: ed.publicKey, RS256: rsa.publicKey, PS256: rsa.publicKey, HS256: createSecretKey(randomBytes(32)) };
+  })();
+  return decoyKeys;
+}
 
 export class ClientAssertionVerifier {
   readonly #deps: ClientAssertionDeps;
@@ -75,56 +102,57 @@ export class ClientAssertionVerifier {
   }
 
   /**
-   * Verifies `assertion` and returns its client. Every failure is 401
-   * `invalid_client` (RFC 6749 §5.2, RFC 7523 §3.1).
+   * Verifies `assertion` and returns its client. Every failure is a
+   * `ClientAuthFailure`: 401 `invalid_client` (RFC 6749 §5.2, RFC 7523 §3.1).
    */
   async verify(assertion: string, bodyClientId: string | undefined, endpointUrl: string): Promise<ApiClient> {
     const { store, clock, config } = this.#deps;
-    if (assertion.length > MAX_ASSERTION_LENGTH) throw new InvalidClient('client assertion is too long');
+    if (assertion.length > MAX_ASSERTION_LENGTH) throw new ClientAuthFailure('assertion_too_long');
     let claims;
     try {
       claims = decodeJwt(assertion);
     } catch {
-      throw new InvalidClient('client assertion is not a well-formed JWT');
+      throw new ClientAuthFailure('assertion_malformed');
     }
     // RFC 7523 §3 items 1-2: iss and sub are both the client id.
     const clientId = claims.sub;
     if (typeof clientId !== 'string' || clientId === '' || clientId.length > 256 || claims.iss !== clientId) {
-      throw new InvalidClient('client assertion iss and sub must both be the client id');
+      throw new ClientAuthFailure('assertion_iss_sub_invalid');
     }
-    if (bodyClientId !== undefined && bodyClientId !== clientId) throw new InvalidClient('client_id does not match the client assertion');
-
-    const client = await store.clients.findById(clientId);
-    if (!client) throw new InvalidClient();
-    if (client.authMethod !== 'private_key_jwt' && client.authMethod !== 'client_secret_jwt') {
-      throw new InvalidClient(`client is registered for ${client.authMethod}`);
-    }
+    if (bodyClientId !== undefined && bodyClientId !== clientId) throw new ClientAuthFailure('client_id_mismatch');
 
     const now = clock.now();
+    const options: JWTVerifyOptions = {
+      issuer: clientId,
+      subject: clientId,
+      // RFC 7523 §3 item 3: the issuer identifies this server; the endpoint URL is accepted too (OIDC Core §9).
+      audience: [config.issuer, endpointUrl],
+      requiredClaims: ['exp', 'jti'],
+      currentDate: now,
+      clockTolerance: config.clockSkewSeconds,
+    };
+    const client = await store.clients.findById(clientId);
+    if (!client || (client.authMethod !== 'private_key_jwt' && client.authMethod !== 'client_secret_jwt')) {
+      await this.#decoyCheck(assertion, options);
+      throw client ? new ClientAuthFailure('method_not_registered', client.id) : new ClientAuthFailure('unknown_client');
+    }
+
     let payload;
     try {
-      const options = {
-        algorithms: [...ASSERTION_ALGORITHMS[client.authMethod]],
-        issuer: clientId,
-        subject: clientId,
-        // RFC 7523 §3 item 3: the issuer identifies this server; the endpoint URL is accepted too (OIDC Core §9).
-        audience: [config.issuer, endpointUrl],
-        requiredClaims: ['exp', 'jti'],
-        currentDate: now,
-        clockTolerance: config.clockSkewSeconds,
-      };
+      const checked = { ...options, algorithms: [...ASSERTION_ALGORITHMS[client.authMethod]] };
       ({ payload } =
         client.authMethod === 'private_key_jwt'
-          ? await jwtVerify(assertion, this.#publicKeys(client), options)
-          : await jwtVerify(assertion, this.#hmacKey(client), options));
+          ? await jwtVerify(assertion, this.#publicKeys(client), checked)
+          : await jwtVerify(assertion, this.#hmacKey(client), checked));
     } catch (error) {
-      if (error instanceof InvalidClient) throw error;
+      if (error instanceof ClientAuthFailure) throw error;
       const code = (error as { code?: unknown })?.code;
-      if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JWKS_INVALID' || !(error instanceof joseErrors.JOSEError)) {
-        // The client's own key endpoint failed: worth an operator's attention; the URL is not a secret.
-        this.#deps.logger.warn({ event: 'client_assertion.keys_unavailable', client_id: clientId, err_name: (error as Error)?.name, err_code: code }, 'client keys could not be fetched');
+      if (!(error instanceof joseErrors.JOSEError) || (typeof code === 'string' && KEY_FETCH_CODES.has(code))) {
+        // The client's own key endpoint failed (the URL is not a secret, the cause is logged by name only).
+        throw new ClientAuthFailure('jwks_unavailable', client.id, typeof code === 'string' ? code : (error as Error)?.name);
       }
-      throw new InvalidClient(typeof code === 'string' && DESCRIPTIONS[code] ? DESCRIPTIONS[code] : 'client assertion is invalid');
+      const claim = error instanceof joseErrors.JWTClaimValidationFailed ? error.claim : undefined;
+      throw new ClientAuthFailure((typeof code === 'string' && REASONS[code]) || 'assertion_invalid', client.id, claim);
     }
 
     // exp is required and bounded, so the replay record below is short-lived.
@@ -133,19 +161,29 @@ export class ClientAssertionVerifier {
     const tooLong =
       exp - nowSeconds > MAX_ASSERTION_LIFETIME_SECONDS + config.clockSkewSeconds ||
       (typeof payload.iat === 'number' && exp - payload.iat > MAX_ASSERTION_LIFETIME_SECONDS);
-    if (tooLong) throw new InvalidClient(`client assertion must expire within ${MAX_ASSERTION_LIFETIME_SECONDS} seconds`);
+    if (tooLong) throw new ClientAuthFailure('assertion_lifetime_too_long', client.id);
 
     // RFC 7523 §3 item 7: each jti once.
     const jti = payload.jti;
-    if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new InvalidClient(`client assertion jti must be 1-${MAX_JTI_LENGTH} characters`);
+    if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI_LENGTH) throw new ClientAuthFailure('assertion_jti_invalid', client.id);
     const expiresAt = new Date((exp + config.clockSkewSeconds) * 1000);
-    if (!(await store.replays.use(clientId, jti, expiresAt, now))) throw new InvalidClient('client assertion was already used');
+    if (!(await store.replays.use(clientId, jti, expiresAt, now))) throw new ClientAuthFailure('assertion_replayed', client.id);
     return client;
+  }
+
+  /** The work of a real check, against keys that match nothing: its outcome is ignored. */
+  async #decoyCheck(assertion: string, options: JWTVerifyOptions): Promise<void> {
+    const keys = await decoys();
+    try {
+      await jwtVerify(assertion, (header) => keys[header.alg] ?? keys.ES256!, { ...options, algorithms: ANY_ASSERTION_ALGORITHM });
+    } catch {
+      // Expected: nobody can sign for a decoy.
+    }
   }
 
   #publicKeys(client: ApiClient): JWTVerifyGetKey {
     if (client.jwks) return createLocalJWKSet(client.jwks as unknown as JSONWebKeySet);
-    if (!client.jwksUri) throw new InvalidClient('client has no registered keys');
+    if (!client.jwksUri) throw new ClientAuthFailure('no_registered_keys', client.id);
     let set = this.#remoteSets.get(client.jwksUri);
     if (!set) {
       // Bounded: dropping a set only costs one refetch.
@@ -162,15 +200,11 @@ export class ClientAssertionVerifier {
 
   #hmacKey(client: ApiClient) {
     const key = this.#deps.config.clientSecretKey;
-    if (!key || !client.secretEncrypted) {
-      this.#deps.logger.error({ event: 'client_assertion.no_secret_key', client_id: client.id }, 'client_secret_jwt client cannot be checked: CLIENT_SECRET_KEY is unset or the client has no sealed secret');
-      throw new InvalidClient();
-    }
+    if (!key || !client.secretEncrypted) throw new ClientAuthFailure('client_secret_key_unavailable', client.id);
     try {
       return createSecretKey(Buffer.from(openClientSecret(client.secretEncrypted, client.id, key), 'utf8'));
     } catch {
-      this.#deps.logger.error({ event: 'client_assertion.secret_unreadable', client_id: client.id }, 'sealed client secret does not open: was CLIENT_SECRET_KEY changed?');
-      throw new InvalidClient();
+      throw new ClientAuthFailure('client_secret_unreadable', client.id);
     }
   }
 }

@@ -4,15 +4,25 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../log.js';
 import type { ApiClient, ClientAuthMethod, ClientStore, Store } from '../store/types.js';
 import { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE, ClientAssertionVerifier } from './client-assertion.js';
-import { InvalidClient, InvalidRequest } from './errors.js';
+import { ClientAuthFailure, type ClientAuthFailureReason } from './client-auth-failure.js';
+import { InvalidRequest } from './errors.js';
 
 export { ASSERTION_ALGORITHMS, CLIENT_ASSERTION_TYPE } from './client-assertion.js';
+export { CLIENT_AUTH_FAILED, ClientAuthFailure, type ClientAuthFailureReason } from './client-auth-failure.js';
 
-/** What a request presented to authenticate its client. */
+/** Credentials of the shared-secret methods (RFC 6749 §2.3.1). */
+export type PresentedSecret = { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; clientSecret: string };
+
+/**
+ * What a request presented to authenticate its client. `none`: nothing
+ * usable; the failure is raised by `ClientAuthenticator.authenticate`, so
+ * that it is answered and logged like every other.
+ */
 export type PresentedCredentials =
-  | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; clientSecret: string }
+  | PresentedSecret
   /** RFC 7521 §4.2: `client_id` is optional; when sent it must name the assertion's client. */
-  | { method: 'jwt_assertion'; clientId: string | undefined; assertion: string };
+  | { method: 'jwt_assertion'; clientId: string | undefined; assertion: string }
+  | { method: 'none'; reason: ClientAuthFailureReason };
 
 /** Every method a client can register. */
 export const clientAuthMethods: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt'];
@@ -41,18 +51,21 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, ' '));
 }
 
-function parseBasic(header: string): { clientId: string; clientSecret: string } {
+/** The id and secret of a Basic header (RFC 7617 §2); null when malformed. */
+function parseBasic(header: string): { clientId: string; clientSecret: string } | null {
   const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
-  if (!match) throw new InvalidClient('malformed Basic authorization header');
+  if (!match) return null;
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) throw new InvalidClient('malformed Basic authorization header');
+  if (colon < 0) return null;
   try {
     return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)) };
   } catch {
-    throw new InvalidClient('malformed Basic authorization header');
+    return null;
   }
 }
+
+const refused = (reason: ClientAuthFailureReason): PresentedCredentials => ({ method: 'none', reason });
 
 /** The client parameters of a request body (form or JSON). */
 type ClientParameters = { client_id?: unknown; client_secret?: unknown; client_assertion?: unknown; client_assertion_type?: unknown };
@@ -77,7 +90,8 @@ function withoutEmptyValues(body: ClientParameters): ClientParameters {
  * (`client_secret_basic`), body parameters (`client_secret_post`), or a JWT
  * assertion in the body (`private_key_jwt`, `client_secret_jwt`: RFC 7523
  * §2.2). Empty parameters count as omitted (RFC 6749 §3.2). Using more than
- * one method at once is refused (RFC 6749 §2.3).
+ * one method at once is a malformed request (RFC 6749 §2.3: 400); anything
+ * else unusable is a failed authentication, answered by `authenticate`.
  */
 export function presentedCredentials(authorization: string | undefined, requestBody: ClientParameters): PresentedCredentials {
   const body = withoutEmptyValues(requestBody);
@@ -88,18 +102,17 @@ export function presentedCredentials(authorization: string | undefined, requestB
   }
   if (assertion) return presentedAssertion(body);
   if (authorization) {
-    if (!/^basic /i.test(authorization)) throw new InvalidClient('unsupported authorization scheme');
+    if (!/^basic /i.test(authorization)) return refused('unsupported_authorization_scheme');
     const basic = parseBasic(authorization);
-    if (body.client_id !== undefined && body.client_id !== basic.clientId) throw new InvalidClient('client_id does not match the credentials');
+    if (!basic) return refused('malformed_authorization');
+    if (body.client_id !== undefined && body.client_id !== basic.clientId) return refused('client_id_mismatch');
     return { method: 'client_secret_basic', ...basic };
   }
   if (inBody) {
-    if (typeof body.client_id !== 'string' || typeof body.client_secret !== 'string') {
-      throw new InvalidClient('client_id and client_secret are required');
-    }
+    if (typeof body.client_id !== 'string' || typeof body.client_secret !== 'string') return refused('client_id_missing');
     return { method: 'client_secret_post', clientId: body.client_id, clientSecret: body.client_secret };
   }
-  throw new InvalidClient('client authentication is required');
+  return refused('no_credentials');
 }
 
 /** `presentedCredentials` for a form-encoded request (RFC 6749 §2.3.1, RFC 7523 §2.2). */
@@ -117,28 +130,36 @@ function presentedAssertion(body: ClientParameters): PresentedCredentials {
   const { client_assertion: assertion, client_assertion_type: type, client_id: clientId } = body;
   if (typeof type !== 'string') throw new InvalidRequest('parameter client_assertion_type is required with client_assertion');
   if (typeof assertion !== 'string') throw new InvalidRequest('parameter client_assertion is required with client_assertion_type');
-  if (type !== CLIENT_ASSERTION_TYPE) throw new InvalidClient('unsupported client_assertion_type');
-  if (clientId !== undefined && typeof clientId !== 'string') throw new InvalidClient('client_id must be a non-empty string');
+  if (type !== CLIENT_ASSERTION_TYPE) return refused('unsupported_assertion_type');
+  if (clientId !== undefined && typeof clientId !== 'string') return refused('client_id_mismatch');
   return { method: 'jwt_assertion', clientId: clientId as string | undefined, assertion };
 }
 
 /**
- * Authenticates a client. Secrets are 256-bit random values, so one SHA-256
- * and a constant-time comparison suffice (a slow password hash would only add
- * latency to every call). The comparison runs even for unknown clients.
+ * Authenticates a client by shared secret. Secrets are 256-bit random values,
+ * so one SHA-256 and a constant-time comparison suffice (a slow password hash
+ * would only add latency to every call). The comparison runs even for
+ * unknown clients. Throws `ClientAuthFailure`.
  */
-export async function authenticateClient(presented: PresentedCredentials, clients: ClientStore): Promise<ApiClient> {
-  if (presented.method === 'jwt_assertion') throw new InvalidClient('client assertions need a ClientAuthenticator');
+export async function authenticateClient(presented: PresentedSecret, clients: ClientStore): Promise<ApiClient> {
   const client = presented.clientId.length <= 256 ? await clients.findById(presented.clientId) : null;
   // Assertion clients have no hash: the comparison still runs, and fails.
   const expected = Buffer.from(client?.secretHash ?? UNKNOWN_CLIENT_HASH, 'base64url');
   const actual = hash('sha256', presented.clientSecret, 'buffer');
   const secretOk = expected.length === actual.length && timingSafeEqual(expected, actual) && typeof client?.secretHash === 'string';
-  if (!client || !secretOk) throw new InvalidClient();
+  if (!client) throw new ClientAuthFailure('unknown_client');
   // A client uses the method it registered (RFC 7591 §2), nothing weaker or different.
-  if (client.authMethod !== presented.method) throw new InvalidClient(`client is registered for ${client.authMethod}`);
+  if (client.authMethod !== presented.method) throw new ClientAuthFailure('method_not_registered', client.id);
+  if (!secretOk) throw new ClientAuthFailure('wrong_secret', client.id);
   return client;
 }
+
+/** Failures an operator should look at; the rest are the callers' own mistakes (or probes). */
+const OPERATOR_ATTENTION: Partial<Record<ClientAuthFailureReason, { level: 'warn' | 'error'; msg: string }>> = {
+  jwks_unavailable: { level: 'warn', msg: "client authentication failed: the client's jwks_uri could not be fetched" },
+  client_secret_key_unavailable: { level: 'error', msg: 'client authentication failed: CLIENT_SECRET_KEY is unset or the client has no sealed secret' },
+  client_secret_unreadable: { level: 'error', msg: 'client authentication failed: the sealed client secret does not open (was CLIENT_SECRET_KEY changed?)' },
+};
 
 export interface ClientAuthenticatorDeps {
   config: Pick<Config, 'issuer' | 'clockSkewSeconds' | 'clientSecretKey'>;
@@ -160,9 +181,33 @@ export class ClientAuthenticator {
     this.#assertions = new ClientAssertionVerifier(deps);
   }
 
-  /** `endpointUrl` is the URL being called: an accepted assertion audience besides the issuer. */
+  /**
+   * `endpointUrl` is the URL being called: an accepted assertion audience
+   * besides the issuer. Every failure is the same `ClientAuthFailure` to the
+   * caller, and one `client.auth_failed` line for the operator.
+   */
   async authenticate(presented: PresentedCredentials, endpointUrl: string): Promise<ApiClient> {
-    if (presented.method === 'jwt_assertion') return this.#assertions.verify(presented.assertion, presented.clientId, endpointUrl);
-    return authenticateClient(presented, this.#deps.store.clients);
+    try {
+      if (presented.method === 'none') throw new ClientAuthFailure(presented.reason);
+      if (presented.method === 'jwt_assertion') return await this.#assertions.verify(presented.assertion, presented.clientId, endpointUrl);
+      return await authenticateClient(presented, this.#deps.store.clients);
+    } catch (error) {
+      if (error instanceof ClientAuthFailure) this.#logFailure(error, presented.method);
+      throw error;
+    }
+  }
+
+  /** Never a secret, assertion or token: the reason code, the method, and the id of a registered client. */
+  #logFailure(failure: ClientAuthFailure, method: PresentedCredentials['method']): void {
+    // A failing jwks_uri in its cooldown was reported when it failed.
+    const attention = failure.detail === 'cooling_down' ? undefined : OPERATOR_ATTENTION[failure.reason];
+    const line = {
+      event: 'client.auth_failed',
+      reason: failure.reason,
+      method,
+      ...(failure.clientId !== undefined ? { client_id: failure.clientId } : {}),
+      ...(failure.detail !== undefined ? { detail: failure.detail } : {}),
+    };
+    this.#deps.logger[attention?.level ?? 'info'](line, attention?.msg ?? 'client authentication failed');
   }
 }

@@ -91,7 +91,7 @@ apiTest('private_key_jwt: an assertion is single-use (jti replay is 401 invalid_
   const replay = await introspectWith(s, a, token);
   t.is(replay.status, 401);
   t.is(replay.body.error, 'invalid_client');
-  t.is(replay.body.error_description, 'client assertion was already used');
+  t.is(replay.body.error_description, 'client authentication failed');
   t.truthy(replay.headers['www-authenticate']);
   // The same jti in a fresh assertion is a replay too, until the first one expires.
   const sameJti = await assertion(s, clientId, keys.privateKey, { jti: 'fixed-jti' });
@@ -138,7 +138,7 @@ apiTest('private_key_jwt: a signature by another key, or an HMAC made with the p
   const confused = await assertion(s, clientId, new TextEncoder().encode(JSON.stringify(keys.publicJwk)), { alg: 'HS256' });
   const res = await introspectWith(s, confused, token);
   t.is(res.status, 401);
-  t.is(res.body.error_description, 'client assertion algorithm is not allowed for this client');
+  t.is(res.body.error_description, 'client authentication failed');
   t.is((await introspectWith(s, 'not.a.jwt', token)).status, 401);
 });
 
@@ -160,7 +160,7 @@ apiTest('methods are not interchangeable: a private_key_jwt client cannot use Ba
   const a = await assertion(s, basicClient.client_id, keys.privateKey);
   const res = await introspectWith(s, a, token);
   t.is(res.status, 401);
-  t.is(res.body.error_description, 'client is registered for client_secret_basic');
+  t.is(res.body.error_description, 'client authentication failed');
 });
 
 apiTest('assertion parameters: both required, the JWT bearer type only, one method per request', async (t, s) => {
