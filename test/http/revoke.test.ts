@@ -1,7 +1,9 @@
 import { apiTest, basic, standardSetup } from '../helpers/app.js';
 
 apiTest('revoke: a revoked JWT stops being active at once', async (t, s) => {
-  const { auth, token } = await standardSetup(s);
+  const { auth, clientId } = await standardSetup(s);
+  // RFC 7009 §2.1: a client revokes tokens issued to it.
+  const { auth_token: token } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', client_id: clientId });
   const res = await s.request.post('/revoke').set('Authorization', auth).type('form').send({ token, token_type_hint: 'access_token' });
   t.is(res.status, 200);
   t.is(res.headers['cache-control'], 'no-store');
@@ -10,8 +12,8 @@ apiTest('revoke: a revoked JWT stops being active at once', async (t, s) => {
 });
 
 apiTest('revoke: opaque tokens too', async (t, s) => {
-  const { auth } = await standardSetup(s);
-  const { auth_token: token } = await s.admin.issueToken({ customer_id: 'c1', format: 'opaque' });
+  const { auth, clientId } = await standardSetup(s);
+  const { auth_token: token } = await s.admin.issueToken({ customer_id: 'c1', client_id: clientId, format: 'opaque' });
   await s.request.post('/revoke').set('Authorization', auth).type('form').send({ token }).expect(200);
   const after = await s.request.post('/introspect').set('Authorization', auth).type('form').send({ token });
   t.is(after.body.reason, 'revoked');
@@ -30,6 +32,16 @@ apiTest('revoke: a client cannot revoke tokens of sites it may not see', async (
   const other = await s.admin.createClient({ site_ids: ['site-b'] });
   const res = await s.request.post('/revoke').set('Authorization', basic(other.client_id, other.client_secret)).type('form').send({ token });
   t.is(res.status, 200);
+  const still = await s.request.post('/introspect').set('Authorization', auth).type('form').send({ token });
+  t.true(still.body.active);
+});
+
+apiTest('revoke: a token issued to another client is refused (RFC 7009 §2.1), and stays active', async (t, s) => {
+  const { auth, token } = await standardSetup(s);
+  const res = await s.request.post('/revoke').set('Authorization', auth).type('form').send({ token });
+  t.is(res.status, 400);
+  t.is(res.body.error, 'invalid_request');
+  t.is(res.headers['cache-control'], 'no-store');
   const still = await s.request.post('/introspect').set('Authorization', auth).type('form').send({ token });
   t.true(still.body.active);
 });
