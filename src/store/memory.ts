@@ -112,25 +112,102 @@ class MemoryClientStore implements ClientStore {
   }
 }
 
+/**
+ * Records ordered by expiry: a binary min-heap over two parallel arrays, so
+ * the earliest expiry is found in O(1) and removed in O(log n).
+ */
+class ExpiryHeap {
+  private readonly expiries: number[] = [];
+  private readonly keys: string[] = [];
+
+  get size(): number {
+    return this.expiries.length;
+  }
+
+  /** The earliest expiry, or Infinity when empty. */
+  peekExpiry(): number {
+    return this.expiries.length > 0 ? this.expiries[0]! : Infinity;
+  }
+
+  push(expiry: number, key: string): void {
+    let i = this.expiries.length;
+    this.expiries.push(expiry);
+    this.keys.push(key);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.expiries[parent]! <= expiry) break;
+      this.move(parent, i);
+      i = parent;
+    }
+    this.expiries[i] = expiry;
+    this.keys[i] = key;
+  }
+
+  /** Removes the earliest record; call only when not empty. */
+  pop(): { expiry: number; key: string } {
+    const top = { expiry: this.expiries[0]!, key: this.keys[0]! };
+    const expiry = this.expiries.pop()!;
+    const key = this.keys.pop()!;
+    const n = this.expiries.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && this.expiries[child + 1]! < this.expiries[child]!) child += 1;
+        if (this.expiries[child]! >= expiry) break;
+        this.move(child, i);
+        i = child;
+      }
+      this.expiries[i] = expiry;
+      this.keys[i] = key;
+    }
+    return top;
+  }
+
+  private move(from: number, to: number): void {
+    this.expiries[to] = this.expiries[from]!;
+    this.keys[to] = this.keys[from]!;
+  }
+}
+
+/** Expired records dropped per `use`: more than the one each use adds, so stale ones drain while traffic goes on. */
+const DROPS_PER_USE = 16;
+
 class MemoryReplayStore implements ReplayStore {
   /** Key: client id and jti, JSON-encoded so no separator can be forged. Value: expiry (ms). */
   private readonly expiries = new Map<string, number>();
+  /**
+   * The same records by expiry, so expired ones are found without scanning
+   * the map: each `use` drops at most DROPS_PER_USE of them, O(log n) each,
+   * however many ids are kept. Memory follows the live ids (each lives at
+   * most the assertion lifetime the caller enforces, 300 s plus skew), plus
+   * expired ones not yet drained. There is no cap on live ids: evicting one
+   * would let its replay pass, and refusing new ones would lock clients out.
+   */
+  private readonly byExpiry = new ExpiryHeap();
 
   async use(clientId: string, jti: string, expiresAt: Date, now: Date): Promise<boolean> {
     const key = JSON.stringify([clientId, jti]);
     const existing = this.expiries.get(key);
     if (existing !== undefined && existing > now.getTime()) return false;
-    // No sweeper here: expired ids are dropped whenever the map grows large.
-    if (this.expiries.size >= 10_000) await this.deleteExpired(now);
+    this.drop(now.getTime(), DROPS_PER_USE);
     this.expiries.set(key, expiresAt.getTime());
+    this.byExpiry.push(expiresAt.getTime(), key);
     return true;
   }
 
   async deleteExpired(before: Date): Promise<number> {
-    const cutoff = before.getTime();
+    return this.drop(before.getTime(), Infinity);
+  }
+
+  /** Drops up to `limit` records that expired before `cutoffMs`, earliest first. */
+  private drop(cutoffMs: number, limit: number): number {
     let count = 0;
-    for (const [key, expiry] of this.expiries) {
-      if (expiry < cutoff) {
+    for (let n = 0; n < limit && this.byExpiry.peekExpiry() < cutoffMs; n++) {
+      const { expiry, key } = this.byExpiry.pop();
+      // A key used again after it expired has a later record: only its own expiry removes it.
+      if (this.expiries.get(key) === expiry) {
         this.expiries.delete(key);
         count += 1;
       }
