@@ -90,7 +90,7 @@ apiTest('a token of a customer that does not exist is customer_not_found', async
   const { auth } = await standardSetup(s);
   const now = s.clock.now();
   await s.store.grants.insert({
-    id: 'orphan', customerId: 'nobody', siteId: null, clientId: 'open-login', format: 'opaque', tokenHash: null,
+    id: 'orphan', customerId: 'nobody', siteId: null, clientId: 'open-login', format: 'jwt', tokenHash: null,
     issuedAt: now, expiresAt: new Date(now.getTime() + 60_000), revokedAt: null,
   });
   const token = await new SignJWT({ client_id: 'open-login' })
