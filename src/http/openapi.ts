@@ -486,7 +486,7 @@ const paths: Json = {
       operationId: 'revoke',
       tags: ['OAuth'],
       summary: 'Token revocation (RFC 7009)',
-      description: `200 also for unknown tokens (RFC 7009 §2.2). Takes effect on the next introspection. ${clientSecurityNote}`,
+      description: `200 also for unknown tokens and for tokens of sites the client may not see (RFC 7009 §2.2). A live token is revoked only when it was issued to the calling client (its client_id, or one of the sites the client is limited to); any other is refused with 400 invalid_request (RFC 7009 §2.1). Takes effect on the next introspection. ${clientSecurityNote}`,
       security: clientSecurity,
       requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: ref('RevocationRequest') } } },
       responses: { 200: ok('Revoked, or not known (empty body).'), ...clientEndpointErrors },

@@ -103,8 +103,9 @@ export function oauthRoutes(
 
   // RFC 7662 introspection is served by ../introspection-endpoint.ts, without the router.
 
-  // RFC 7009: revocation. 200 whether or not the token was known (§2.2), so
-  // the answer tells nothing about tokens of other sites.
+  // RFC 7009: revocation. 200 for unknown tokens and for tokens of sites the
+  // caller may not see (§2.2), so the answer tells nothing about them; 400 for
+  // a live token issued to another client (§2.1).
   router.post('/revoke', formBody(limit), formClientAuthentication(deps, limits, authenticator), async (ctx) => {
     const token = requiredToken(ctx.state.params!);
     const client = ctx.state.client!;
