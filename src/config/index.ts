@@ -48,6 +48,12 @@ export interface Config {
    * such clients cannot be registered and the method is not advertised.
    */
   clientSecretKey: Buffer | null;
+  /**
+   * Development only: clients' `jwks_uri` may name this machine (loopback,
+   * also over plain http). Otherwise only public https hosts are registered
+   * and fetched, so a `jwks_uri` cannot reach the server's own network.
+   */
+  jwksUriAllowLoopback: boolean;
   /** How often the key file is checked for a rotation (seconds); 0: only on SIGHUP. */
   keysReloadIntervalSeconds: number;
   /** How long cached grants, customers and clients are reused: the staleness bound for writes made elsewhere; 0 disables caching. */
@@ -157,6 +163,10 @@ const schema = z.object({
       return key ?? Buffer.alloc(0);
     })
     .optional(),
+  JWKS_URI_ALLOW_LOOPBACK: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])], { error: 'must be true or false' })
+    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes')
+    .default(false),
   KEYS_RELOAD_INTERVAL_SECONDS: intIn(0, 86_400).default(10),
   CACHE_TTL_SECONDS: intIn(0, 3600).default(5),
   CACHE_MAX_ENTRIES: intIn(1, 10_000_000).default(100_000),
@@ -236,6 +246,7 @@ export function loadConfig(env: ConfigInput | NodeJS.ProcessEnv = process.env): 
     logRequests: c.LOG_REQUESTS,
     trustProxy: c.TRUST_PROXY,
     clientSecretKey: c.CLIENT_SECRET_KEY ?? null,
+    jwksUriAllowLoopback: c.JWKS_URI_ALLOW_LOOPBACK,
     keysReloadIntervalSeconds: c.KEYS_RELOAD_INTERVAL_SECONDS,
     cacheTtlSeconds: c.CACHE_TTL_SECONDS,
     cacheMaxEntries: c.CACHE_MAX_ENTRIES,

@@ -2,7 +2,6 @@ import { createSecretKey, generateKeyPair, randomBytes, type KeyObject } from 'n
 import { promisify } from 'node:util';
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   decodeJwt,
   errors as joseErrors,
   jwtVerify,
@@ -17,6 +16,7 @@ import { openClientSecret } from '../keys/client-secret-box.js';
 import type { Logger } from '../log.js';
 import type { ApiClient, Store } from '../store/types.js';
 import { ClientAuthFailure, type ClientAuthFailureReason } from './client-auth-failure.js';
+import { JwksFetchError, RemoteJwks } from './remote-jwks.js';
 
 /**
  * Client authentication by JWT assertion: RFC 7523 §2.2 and §3, as profiled
@@ -42,14 +42,8 @@ export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 const MAX_ASSERTION_LENGTH = 8192;
 const MAX_JTI_LENGTH = 256;
 
-/** Remote key sets (`jwks_uri`): fetch bound, reuse, and minimum time between refetches. */
-export const JWKS_FETCH_TIMEOUT_MS = 5000;
-export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
-const JWKS_COOLDOWN_MS = 30_000;
-const MAX_REMOTE_SETS = 1000;
-
 export interface ClientAssertionDeps {
-  config: Pick<Config, 'issuer' | 'clockSkewSeconds' | 'clientSecretKey'>;
+  config: Pick<Config, 'issuer' | 'clockSkewSeconds' | 'clientSecretKey' | 'jwksUriAllowLoopback'>;
   store: Pick<Store, 'clients' | 'replays'>;
   clock: Clock;
   logger: Logger;
@@ -94,11 +88,12 @@ function decoys(): Promise<Record<string, KeyObject>> {
 
 export class ClientAssertionVerifier {
   readonly #deps: ClientAssertionDeps;
-  /** One remote key set per `jwks_uri`: jose caches the fetched keys inside it. */
-  readonly #remoteSets = new Map<string, JWTVerifyGetKey>();
+  /** Clients' `jwks_uri` key sets, fetched under remote-jwks.ts's rules and cached. */
+  readonly #remote: RemoteJwks;
 
   constructor(deps: ClientAssertionDeps) {
     this.#deps = deps;
+    this.#remote = new RemoteJwks({ allowLoopback: deps.config.jwksUriAllowLoopback, clock: deps.clock });
   }
 
   /**
@@ -147,8 +142,9 @@ export class ClientAssertionVerifier {
     } catch (error) {
       if (error instanceof ClientAuthFailure) throw error;
       const code = (error as { code?: unknown })?.code;
+      if (error instanceof JwksFetchError) throw new ClientAuthFailure('jwks_unavailable', client.id, error.reason);
       if (!(error instanceof joseErrors.JOSEError) || (typeof code === 'string' && KEY_FETCH_CODES.has(code))) {
-        // The client's own key endpoint failed (the URL is not a secret, the cause is logged by name only).
+        // The client's key set could not be read (the cause is logged by name only).
         throw new ClientAuthFailure('jwks_unavailable', client.id, typeof code === 'string' ? code : (error as Error)?.name);
       }
       const claim = error instanceof joseErrors.JWTClaimValidationFailed ? error.claim : undefined;
@@ -184,18 +180,7 @@ export class ClientAssertionVerifier {
   #publicKeys(client: ApiClient): JWTVerifyGetKey {
     if (client.jwks) return createLocalJWKSet(client.jwks as unknown as JSONWebKeySet);
     if (!client.jwksUri) throw new ClientAuthFailure('no_registered_keys', client.id);
-    let set = this.#remoteSets.get(client.jwksUri);
-    if (!set) {
-      // Bounded: dropping a set only costs one refetch.
-      if (this.#remoteSets.size >= MAX_REMOTE_SETS) this.#remoteSets.delete(this.#remoteSets.keys().next().value!);
-      set = createRemoteJWKSet(new URL(client.jwksUri), {
-        timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
-        cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-        cooldownDuration: JWKS_COOLDOWN_MS,
-      });
-      this.#remoteSets.set(client.jwksUri, set);
-    }
-    return set;
+    return this.#remote.keySet(client.jwksUri);
   }
 
   #hmacKey(client: ApiClient) {

@@ -162,7 +162,7 @@ const OPERATOR_ATTENTION: Partial<Record<ClientAuthFailureReason, { level: 'warn
 };
 
 export interface ClientAuthenticatorDeps {
-  config: Pick<Config, 'issuer' | 'clockSkewSeconds' | 'clientSecretKey'>;
+  config: Pick<Config, 'issuer' | 'clockSkewSeconds' | 'clientSecretKey' | 'jwksUriAllowLoopback'>;
   store: Pick<Store, 'clients' | 'replays'>;
   clock: Clock;
   logger: Logger;

@@ -4,6 +4,7 @@ import { sealClientSecret } from '../keys/client-secret-box.js';
 import type { ApiClient, ClientAuthMethod, ClientJwks } from '../store/types.js';
 import { randomId } from '../tokens/opaque.js';
 import { ASSERTION_ALGORITHMS, hashClientSecret } from './client-auth.js';
+import { hostClass } from './public-address.js';
 
 /**
  * Registering an API client, shared by the admin API and the CLI. Metadata
@@ -26,6 +27,8 @@ export interface ClientRegistrationDeps {
   clientSecretKey: Buffer | null;
   /** The algorithm of the server's current signing key: the only one signed answers can use. */
   signingAlg: string;
+  /** `JWKS_URI_ALLOW_LOOPBACK` (development only); absent: false. */
+  jwksUriAllowLoopback?: boolean;
 }
 
 /** Invalid metadata; `field` is the RFC 7591 name. Messages never repeat a submitted value. */
@@ -46,8 +49,6 @@ const MAX_URI_LENGTH = 2048;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 /** The members of a public signing JWK that are kept (RFC 7517 §4, RFC 7518 §6). */
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e', 'kid', 'alg', 'use'];
-/** Plain http is allowed only to this machine, for tests and development. */
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** The algorithm a key of this type is imported for when it names none. */
 function defaultAlg(jwk: Record<string, unknown>): string | undefined {
@@ -85,13 +86,26 @@ export async function validateJwks(value: unknown): Promise<ClientJwks> {
   return { keys: checked };
 }
 
-/** RFC 7591 §2 `jwks_uri`: https, or http to this machine only (tests and development). */
-export function validateJwksUri(value: unknown): string {
+/**
+ * RFC 7591 §2 `jwks_uri`: an https URL of a public host. Anyone can make the
+ * server fetch it (by presenting an assertion naming the client), so it must
+ * not name the server's own network: IP literals must be public addresses,
+ * and names local by definition are refused (see public-address.ts). Names
+ * are checked again, on the address connected to, at every fetch
+ * (remote-jwks.ts). Loopback, over https or plain http, only with
+ * `jwksUriAllowLoopback` (development). Messages never repeat the value.
+ */
+export function validateJwksUri(value: unknown, options: { allowLoopback?: boolean } = {}): string {
   const fail = (message: string) => new ClientRegistrationError('jwks_uri', message);
   if (typeof value !== 'string' || value.length > MAX_URI_LENGTH || !URL.canParse(value)) throw fail('must be an absolute URL');
   const url = new URL(value);
-  const loopback = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol !== 'https:' && !loopback) throw fail('must be an https URL (http only to localhost or 127.0.0.1)');
+  const allowLoopback = options.allowLoopback === true;
+  const target = hostClass(url.hostname);
+  const loopback = target === 'loopback' && allowLoopback;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw fail('must be an https URL');
+  if (target === 'refused' || (target === 'loopback' && !allowLoopback)) {
+    throw fail('must name a public host, not a loopback, private, link-local or other special-purpose address or local name');
+  }
   if (url.username !== '' || url.password !== '' || url.hash !== '') throw fail('must not carry credentials or a fragment');
   return url.href;
 }
@@ -110,7 +124,7 @@ export async function buildClient(input: ClientRegistration, deps: ClientRegistr
     // RFC 7591 §2: jwks and jwks_uri MUST NOT both be present.
     if (hasKeys === hasUri) throw new ClientRegistrationError('jwks', 'private_key_jwt needs exactly one of jwks or jwks_uri');
     if (hasKeys) jwks = await validateJwks(input.jwks);
-    else jwksUri = validateJwksUri(input.jwksUri);
+    else jwksUri = validateJwksUri(input.jwksUri, { allowLoopback: deps.jwksUriAllowLoopback });
   } else if (hasKeys || hasUri) {
     throw new ClientRegistrationError(hasKeys ? 'jwks' : 'jwks_uri', 'only private_key_jwt clients register keys');
   }

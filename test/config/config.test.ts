@@ -50,3 +50,10 @@ test('a config file with an unknown key or bad JSON is refused', (t) => {
   t.throws(() => loadConfig({ CONFIG_FILE: join(dir, 'bad.json') }), { message: /not valid JSON/ });
   t.throws(() => loadConfig({ CONFIG_FILE: join(dir, 'missing.json') }), { message: /cannot be read \(ENOENT\)/ });
 });
+
+test('JWKS_URI_ALLOW_LOOPBACK: off unless set to a true value; anything else stops start-up', (t) => {
+  t.false(loadConfig({}).jwksUriAllowLoopback);
+  for (const on of ['true', '1', 'yes', true] as const) t.true(loadConfig({ JWKS_URI_ALLOW_LOOPBACK: on }).jwksUriAllowLoopback, String(on));
+  for (const off of ['false', '0', 'no', false] as const) t.false(loadConfig({ JWKS_URI_ALLOW_LOOPBACK: off }).jwksUriAllowLoopback, String(off));
+  t.throws(() => loadConfig({ JWKS_URI_ALLOW_LOOPBACK: 'maybe' }), { instanceOf: ConfigError, message: 'JWKS_URI_ALLOW_LOOPBACK: must be true or false' });
+});

@@ -5,6 +5,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { toNumericDate } from '../../src/core/clock.js';
 import { CLIENT_ASSERTION_TYPE } from '../../src/http/client-auth.js';
+import { buildClient } from '../../src/http/client-registration.js';
 import { openClientSecret, sealClientSecret, SecretBoxError } from '../../src/keys/client-secret-box.js';
 import { ADMIN_TOKEN, apiTest, basic, ISSUER, type TestServer } from '../helpers/app.js';
 import { captureLogs } from '../helpers/logs.js';
@@ -183,9 +184,11 @@ apiTest('assertions work on revocation and on the JSON validation endpoint', asy
     .send({ auth_token: token, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await assertion(s, clientId, keys.privateKey, { aud: `${ISSUER}/api/v1/auth/token/validate` }) });
   t.is(validate.status, 200);
   t.is(validate.body.valid, true);
-  const revoke = await s.request.post('/revoke').type('form').send({ token, ...form(await assertion(s, clientId, keys.privateKey)) });
+  // RFC 7009 §2.1: a client revokes only tokens issued to it.
+  const { auth_token: own } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', client_id: clientId });
+  const revoke = await s.request.post('/revoke').type('form').send({ token: own, ...form(await assertion(s, clientId, keys.privateKey)) });
   t.is(revoke.status, 200);
-  const after = await introspectWith(s, await assertion(s, clientId, keys.privateKey), token);
+  const after = await introspectWith(s, await assertion(s, clientId, keys.privateKey), own);
   t.deepEqual(after.body, { active: false, reason: 'revoked' });
 });
 
@@ -204,12 +207,24 @@ async function jwksServer(body: () => unknown): Promise<{ url: string; hits: () 
   return { url: `http://127.0.0.1:${port}/jwks.json`, hits: () => hits, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+/**
+ * A jwks_uri client registered as buildClient does under JWKS_URI_ALLOW_LOOPBACK
+ * (the loopback servers of these tests are refused otherwise; see
+ * test/security/jwks-uri.test.ts), stored directly.
+ */
+async function registerJwksUriClient(s: TestServer, jwksUri: string): Promise<{ client_id: string }> {
+  const { client } = await buildClient({ name: 'Gateway', authMethod: 'private_key_jwt', jwksUri }, { clock: s.clock, clientSecretKey: null, signingAlg: 'ES256', jwksUriAllowLoopback: true });
+  await s.store.clients.insert(client);
+  return { client_id: client.id };
+}
+const loopbackJwksUri = { env: { JWKS_URI_ALLOW_LOOPBACK: 'true' } };
+
 apiTest('private_key_jwt with jwks_uri: keys are fetched once and cached', async (t, s) => {
   const keys = await keyPair();
   const remote = await jwksServer(() => ({ keys: [keys.publicJwk] }));
   t.teardown(remote.close);
-  const reg = await s.admin.createClient({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: remote.url });
-  t.is((reg as unknown as Record<string, unknown>).jwks_uri, remote.url);
+  const reg = await registerJwksUriClient(s, remote.url);
+  t.is((await s.store.clients.findById(reg.client_id))?.jwksUri, remote.url);
   await s.admin.upsertCustomer('c1');
   const { auth_token: token } = await s.admin.issueToken({ customer_id: 'c1' });
   for (let i = 0; i < 3; i++) {
@@ -217,17 +232,17 @@ apiTest('private_key_jwt with jwks_uri: keys are fetched once and cached', async
     t.is(res.status, 200);
   }
   t.is(remote.hits(), 1);
-});
+}, loopbackJwksUri);
 
 apiTest('private_key_jwt with an unreachable jwks_uri is 401, not 5xx', async (t, s) => {
   const keys = await keyPair();
-  const reg = await s.admin.createClient({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://127.0.0.1:1/jwks.json' });
+  const reg = await registerJwksUriClient(s, 'http://127.0.0.1:1/jwks.json');
   await s.admin.upsertCustomer('c1');
   const { auth_token: token } = await s.admin.issueToken({ customer_id: 'c1' });
   const res = await introspectWith(s, await assertion(s, reg.client_id, keys.privateKey), token);
   t.is(res.status, 401);
   t.is(res.body.error, 'invalid_client');
-});
+}, loopbackJwksUri);
 
 // ---- registration ----
 
@@ -262,9 +277,9 @@ apiTest('registration: assertion metadata is validated with clear 400s', async (
   const extra = await post({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...keys.publicJwk, $where: 'x', 'a.b': { c: 1 } }] } });
   t.is(extra.status, 201);
   t.deepEqual(extra.body.jwks, { keys: [keys.publicJwk] });
-  // https and loopback http are accepted.
+  // https to a public host is accepted; loopback only under JWKS_URI_ALLOW_LOOPBACK (test/security/jwks-uri.test.ts).
   t.is((await post({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://rp.example/jwks' })).status, 201);
-  t.is((await post({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://localhost:8080/jwks' })).status, 201);
+  t.is((await post({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://localhost:8080/jwks' })).status, 400);
 });
 
 // ---- client_secret_jwt ----
