@@ -25,20 +25,21 @@ function emptyCombinations(names: readonly string[]): string[][] {
 const formBody = (token: string, fields: Record<string, string>, empties: string[]) =>
   [`token=${encodeURIComponent(token)}`, ...Object.entries(fields).map(([k, v]) => `${k}=${encodeURIComponent(v)}`), ...empties.map((k) => `${k}=`)].join('&');
 
-async function newToken(s: TestServer): Promise<string> {
-  return (await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a' })).auth_token;
+/** A fresh token issued to `clientId` (RFC 7009 §2.1: a client revokes only its own tokens). */
+async function newToken(s: TestServer, clientId: string): Promise<string> {
+  return (await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', client_id: clientId })).auth_token;
 }
 
 apiTest('Basic authentication: empty client_id, client_secret, client_assertion_type or client_assertion are ignored', async (t, s) => {
-  const { auth } = await standardSetup(s);
+  const { auth, clientId } = await standardSetup(s);
   for (const endpoint of FORM_ENDPOINTS) {
     for (const empties of emptyCombinations(EMPTY_CLIENT_PARAMETERS)) {
-      const res = await s.request.post(endpoint).set('Authorization', auth).type('form').send(formBody(await newToken(s), {}, empties));
+      const res = await s.request.post(endpoint).set('Authorization', auth).type('form').send(formBody(await newToken(s, clientId), {}, empties));
       t.is(res.status, 200, `${endpoint} with empty ${empties.join(', ')}: ${JSON.stringify(res.body)}`);
     }
   }
   for (const empties of emptyCombinations(EMPTY_CLIENT_PARAMETERS)) {
-    const body = { auth_token: await newToken(s), ...Object.fromEntries(empties.map((k) => [k, ''])) };
+    const body = { auth_token: await newToken(s, clientId), ...Object.fromEntries(empties.map((k) => [k, ''])) };
     const res = await s.request.post(VALIDATE).set('Authorization', auth).send(body);
     t.is(res.status, 200, `validate with empty ${empties.join(', ')}: ${JSON.stringify(res.body)}`);
     t.is(res.body.valid, true);
@@ -49,10 +50,10 @@ apiTest('client_secret_post: empty assertion parameters are ignored', async (t, 
   const { clientId, secret } = await standardSetup(s, { token_endpoint_auth_method: 'client_secret_post' });
   for (const empties of emptyCombinations(['client_assertion_type', 'client_assertion'])) {
     for (const endpoint of FORM_ENDPOINTS) {
-      const res = await s.request.post(endpoint).type('form').send(formBody(await newToken(s), { client_id: clientId, client_secret: secret }, empties));
+      const res = await s.request.post(endpoint).type('form').send(formBody(await newToken(s, clientId), { client_id: clientId, client_secret: secret }, empties));
       t.is(res.status, 200, `${endpoint} with empty ${empties.join(', ')}: ${JSON.stringify(res.body)}`);
     }
-    const body = { auth_token: await newToken(s), client_id: clientId, client_secret: secret, ...Object.fromEntries(empties.map((k) => [k, ''])) };
+    const body = { auth_token: await newToken(s, clientId), client_id: clientId, client_secret: secret, ...Object.fromEntries(empties.map((k) => [k, ''])) };
     const res = await s.request.post(VALIDATE).send(body);
     t.is(res.status, 200, `validate with empty ${empties.join(', ')}: ${JSON.stringify(res.body)}`);
   }
@@ -75,11 +76,11 @@ apiTest('client assertion: empty client_id and client_secret are ignored', async
   for (const empties of emptyCombinations(['client_id', 'client_secret'])) {
     for (const endpoint of FORM_ENDPOINTS) {
       const fields = { client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await sign(ISSUER) };
-      const res = await s.request.post(endpoint).type('form').send(formBody(await newToken(s), fields, empties));
+      const res = await s.request.post(endpoint).type('form').send(formBody(await newToken(s, reg.client_id), fields, empties));
       t.is(res.status, 200, `${endpoint} with empty ${empties.join(', ')}: ${JSON.stringify(res.body)}`);
     }
     const body = {
-      auth_token: await newToken(s),
+      auth_token: await newToken(s, reg.client_id),
       client_assertion_type: CLIENT_ASSERTION_TYPE,
       client_assertion: await sign(`${ISSUER}${VALIDATE}`),
       ...Object.fromEntries(empties.map((k) => [k, ''])),
@@ -90,8 +91,8 @@ apiTest('client assertion: empty client_id and client_secret are ignored', async
 });
 
 apiTest('empty parameters alone are no credentials: 401, never 400', async (t, s) => {
-  await standardSetup(s);
-  const token = await newToken(s);
+  const { clientId } = await standardSetup(s);
+  const token = await newToken(s, clientId);
   for (const endpoint of FORM_ENDPOINTS) {
     const res = await s.request.post(endpoint).type('form').send(formBody(token, {}, [...EMPTY_CLIENT_PARAMETERS]));
     t.is(res.status, 401, endpoint);
@@ -104,7 +105,7 @@ apiTest('empty parameters alone are no credentials: 401, never 400', async (t, s
 
 apiTest('an empty client_secret does not make an id alone into client_secret_post credentials', async (t, s) => {
   const { clientId } = await standardSetup(s, { token_endpoint_auth_method: 'client_secret_post' });
-  const res = await s.request.post('/introspect').type('form').send(formBody(await newToken(s), { client_id: clientId }, ['client_secret']));
+  const res = await s.request.post('/introspect').type('form').send(formBody(await newToken(s, clientId), { client_id: clientId }, ['client_secret']));
   t.is(res.status, 401);
   t.is(res.body.error, 'invalid_client');
 });
