@@ -72,8 +72,9 @@ async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number; l
   const client = await s.admin.createClient();
   await s.admin.upsertCustomer('c1');
   const jwt = (await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a' })).auth_token;
-  const opaque = (await s.admin.issueToken({ customer_id: 'c1', format: 'opaque' })).auth_token;
-  const revoked = (await s.admin.issueToken({ customer_id: 'c1' })).auth_token;
+  // RFC 7009 §2.1: the tokens revoked through /revoke are issued to the revoking client.
+  const opaque = (await s.admin.issueToken({ customer_id: 'c1', client_id: client.client_id, format: 'opaque' })).auth_token;
+  const revoked = (await s.admin.issueToken({ customer_id: 'c1', client_id: client.client_id })).auth_token;
   const auth = basic(client.client_id, client.client_secret);
   const rev = await s.request.post('/revoke').set('Authorization', auth).type('form').send({ token: revoked });
   if (rev.status !== 200) throw new Error(`revoke before the outage: ${rev.status}`);

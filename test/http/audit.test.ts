@@ -32,7 +32,8 @@ apiTest(
     const client = await s.admin.createClient({ name: 'Audited' });
     await s.admin.upsertCustomer(cid, { email: 'a@example.test' });
     await s.admin.upsertCustomer(cid, { status: 'active' });
-    const t1 = await s.admin.issueToken({ customer_id: cid, site_id: 'site-a' });
+    // RFC 7009 §2.1: the token revoked through /revoke is issued to the revoking client.
+    const t1 = await s.admin.issueToken({ customer_id: cid, site_id: 'site-a', client_id: client.client_id });
     const t2 = await s.admin.issueToken({ customer_id: cid, format: 'opaque' });
     const t3 = await s.admin.issueToken({ customer_id: cid });
     const t4 = await s.admin.issueToken({ customer_id: cid });

@@ -33,8 +33,10 @@ const introspect = (s: TestServer, auth: string, token: string) =>
   s.request.post('/introspect').set('Authorization', auth).type('form').send({ token });
 
 cachedApiTest('a revocation through /revoke takes effect at once', async (t, s) => {
-  const { auth, token } = await standardSetup(s);
-  const { auth_token: opaque } = await s.admin.issueToken({ customer_id: 'c1', format: 'opaque' });
+  const { auth, clientId } = await standardSetup(s);
+  // RFC 7009 §2.1: a client revokes tokens issued to it.
+  const { auth_token: token } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', client_id: clientId });
+  const { auth_token: opaque } = await s.admin.issueToken({ customer_id: 'c1', client_id: clientId, format: 'opaque' });
   for (const tok of [token, opaque]) {
     t.true((await introspect(s, auth, tok)).body.active);
     t.true((await introspect(s, auth, tok)).body.active, 'second answer comes from the cache');

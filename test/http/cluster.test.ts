@@ -90,7 +90,8 @@ mongoClusterTest('cluster: a revocation or customer change through one worker ta
   const client = (await call(server.port, '/admin/clients', { headers: admin, body: JSON.stringify({ name: 'Gateway' }) })).body;
   await call(server.port, '/admin/customers/c1', { method: 'PUT', headers: admin, body: JSON.stringify({ status: 'active' }) });
   await call(server.port, '/admin/customers/c2', { method: 'PUT', headers: admin, body: JSON.stringify({ status: 'active' }) });
-  const first = (await call(server.port, '/admin/tokens', { headers: admin, body: JSON.stringify({ customer_id: 'c1' }) })).body;
+  // RFC 7009 §2.1: the token revoked through /revoke is issued to the revoking client.
+  const first = (await call(server.port, '/admin/tokens', { headers: admin, body: JSON.stringify({ customer_id: 'c1', client_id: client.client_id }) })).body;
   const second = (await call(server.port, '/admin/tokens', { headers: admin, body: JSON.stringify({ customer_id: 'c2', format: 'opaque' }) })).body;
   const auth = basic(client.client_id as string, client.client_secret as string);
   const introspectAll = async (token: string) => {

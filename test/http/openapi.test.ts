@@ -152,7 +152,8 @@ apiTest('introspection and validation answers match the document, for every reas
   await s.admin.upsertCustomer('c1', { status: 'disabled' });
   await both(token, 'customer_disabled');
   await s.admin.upsertCustomer('c1', { status: 'active' });
-  const second = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', format: 'opaque' });
+  // RFC 7009 §2.1: issued to the revoking client, so /revoke revokes it.
+  const second = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', client_id: clientId, format: 'opaque' });
   const revoke = await s.request.post('/revoke').set('Authorization', auth).type('form').send({ token: second.auth_token });
   conformance.check(t, 'post', '/revoke', revoke);
   await both(second.auth_token, 'revoked');

@@ -46,7 +46,9 @@ test('LOG_REQUESTS=errors keeps only the lines of failed requests, none keeps no
     const { logger, lines } = captureLogs();
     const s = await startTestServer(new MemoryStore({ logger: silentLogger() }), { env: { LOG_REQUESTS: policy }, logger });
     try {
-      const { auth, token, clientId } = await standardSetup(s);
+      const { auth, clientId } = await standardSetup(s);
+      // RFC 7009 §2.1: issued to the client, which revokes it below.
+      const { auth_token: token } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', client_id: clientId });
       t.is((await s.request.post('/introspect').set('Authorization', auth).type('form').send({ token })).status, 200);
       t.is((await s.request.get('/healthz')).status, 200);
       t.is((await s.request.post('/introspect').set('Authorization', basic(clientId, 'wrong')).type('form').send({ token })).status, 401);

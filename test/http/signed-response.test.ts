@@ -45,8 +45,10 @@ apiTest('RFC 9701: a registered client asking for a JWT gets the introspection a
 
 apiTest('RFC 9701: inactive answers are signed too, with the reason for clients that see reasons', async (t, s) => {
   const c = await standardSetup(s, { introspection_signed_response_alg: 'ES256' });
-  await s.request.post('/revoke').set('Authorization', c.auth).type('form').send({ token: c.token });
-  const res = await s.request.post('/introspect').set('Authorization', c.auth).set('Accept', JWT_TYPE).type('form').send({ token: c.token }).buffer(true).parse((r, done) => {
+  // RFC 7009 §2.1: a client revokes tokens issued to it.
+  const { auth_token: token } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', client_id: c.clientId });
+  await s.request.post('/revoke').set('Authorization', c.auth).type('form').send({ token });
+  const res = await s.request.post('/introspect').set('Authorization', c.auth).set('Accept', JWT_TYPE).type('form').send({ token }).buffer(true).parse((r, done) => {
     let text = '';
     r.on('data', (chunk: Buffer) => (text += chunk.toString()));
     r.on('end', () => done(null, text));
