@@ -49,7 +49,8 @@ async function liveServer(t: ExecutionContext, backend: Backend) {
     return (await res.json()) as Record<string, unknown>;
   };
   await admin('PUT', '/admin/customers/c1', { status: 'active' });
-  const issue = async () => (await admin('POST', '/admin/tokens', { customer_id: 'c1', site_id: 'site-a' })).auth_token as string;
+  /** A token issued to `clientId`, which may then revoke it (RFC 7009 §2.1). */
+  const issue = async (clientId: string) => (await admin('POST', '/admin/tokens', { customer_id: 'c1', site_id: 'site-a', client_id: clientId })).auth_token as string;
   return { issuer, admin, issue, keys };
 }
 
@@ -93,7 +94,7 @@ for (const backend of backends()) {
     // The library asks for a signed answer and verifies it against the server's jwks_uri.
     client.enableNonRepudiationChecks(config);
     const contentTypes = watchContentTypes(config);
-    const token = await s.issue();
+    const token = await s.issue(clientId);
     const answer = await client.tokenIntrospection(config, token);
     t.is(answer.active, true);
     t.is(answer.sub, 'c1');
@@ -119,7 +120,7 @@ for (const backend of backends()) {
       discoveryOptions,
     );
     const contentTypes = watchContentTypes(config);
-    const token = await s.issue();
+    const token = await s.issue(registered.client_id as string);
     t.is((await client.tokenIntrospection(config, token)).active, true);
     t.regex(contentTypes[0] ?? '', /^application\/json/);
     await client.tokenRevocation(config, token);
