@@ -8,7 +8,7 @@ import { applyCustomerChanges } from '../core/customers.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { introspect } from '../core/introspect.js';
 import { clientAuthMethods } from '../http/client-auth.js';
-import { buildClient, ClientRegistrationError, registrationResponse } from '../http/client-registration.js';
+import { buildClient, ClientRegistrationError, registrationDeps, registrationResponse } from '../http/client-registration.js';
 import { introspectionDeps } from '../http/deps.js';
 import { clientView, customerView, idPattern } from '../http/routes/admin.js';
 import {
@@ -193,7 +193,7 @@ const clientsCreate: Command = (args) => {
             jwksUri: values['jwks-uri'],
             introspectionSignedResponseAlg: values['introspection-signed-response-alg'],
           },
-          { clock: rt.clock, clientSecretKey: rt.config.clientSecretKey, signingAlg: rt.keys.current.alg },
+          registrationDeps(rt.config, rt.clock, rt.keys.current.alg),
         );
       } catch (error) {
         if (error instanceof ClientRegistrationError) throw new UsageError(optionName(error.message));

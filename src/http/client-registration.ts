@@ -1,4 +1,5 @@
 import { importJWK, type JWK } from 'jose';
+import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { sealClientSecret } from '../keys/client-secret-box.js';
 import type { ApiClient, ClientAuthMethod, ClientJwks } from '../store/types.js';
@@ -29,6 +30,15 @@ export interface ClientRegistrationDeps {
   signingAlg: string;
   /** `JWKS_URI_ALLOW_LOOPBACK` (development only); absent: false. */
   jwksUriAllowLoopback?: boolean;
+}
+
+/** What registration needs from the server's configuration: one mapping for the admin API and the CLI. */
+export function registrationDeps(
+  config: Pick<Config, 'clientSecretKey' | 'jwksUriAllowLoopback'>,
+  clock: Clock,
+  signingAlg: string,
+): ClientRegistrationDeps {
+  return { clock, clientSecretKey: config.clientSecretKey, signingAlg, jwksUriAllowLoopback: config.jwksUriAllowLoopback };
 }
 
 /** Invalid metadata; `field` is the RFC 7591 name. Messages never repeat a submitted value. */

@@ -143,6 +143,34 @@ test('the CLI refuses non-public jwks_uri with exit 2 and stores nothing', async
   t.deepEqual(await store.clients.list(), []);
 });
 
+apiTest(
+  'with JWKS_URI_ALLOW_LOOPBACK the admin API registers a loopback jwks_uri, and still refuses other non-public ones',
+  async (t, s) => {
+    const admin = (jwksUri: string) =>
+      s.request.post('/admin/clients').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ name: 'x', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: jwksUri });
+    t.is((await admin('http://127.0.0.1:8080/jwks.json')).status, 201);
+    t.is((await admin('https://169.254.169.254/latest/meta-data/')).status, 400);
+  },
+  LOOPBACK_ALLOWED,
+);
+
+test('with JWKS_URI_ALLOW_LOOPBACK the CLI registers a loopback jwks_uri', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'open-login-jwks-uri-'));
+  const config = loadConfig({ KEYS_DIR: join(dir, 'keys'), MONGODB_URI: 'mongodb://cli-test.invalid/x', JWKS_URI_ALLOW_LOOPBACK: 'true' });
+  const clock = new FixedClock(START);
+  const store = new MemoryStore({ logger: silentLogger() });
+  await store.init();
+  const keys = await KeyStore.fromRecords([await generateKeyRecord('ES256', clock.now())], { legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock });
+  const runtime = { config, store, keys, clock, close: async () => {} };
+  const code = await runCli(
+    ['clients', 'create', '--name', 'x', '--auth-method', 'private_key_jwt', '--jwks-uri', 'http://127.0.0.1:8080/jwks.json'],
+    { out: () => {}, err: () => {} },
+    { config, clock, logger: silentLogger(), open: async () => runtime },
+  );
+  t.is(code, 0);
+  t.is((await store.clients.list())[0]?.jwksUri, 'http://127.0.0.1:8080/jwks.json');
+});
+
 // ---- fetching, through the server ----
 
 /** A loopback HTTP server with a handler; counts connections (not just requests). */

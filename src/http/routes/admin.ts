@@ -5,7 +5,7 @@ import { introspect } from '../../core/introspect.js';
 import { issueToken } from '../../tokens/issue.js';
 import type { ApiClient, ClientAuthMethod, Customer } from '../../store/types.js';
 import { clientAuthMethods } from '../client-auth.js';
-import { buildClient, ClientRegistrationError, clientMetadata, registrationResponse } from '../client-registration.js';
+import { buildClient, ClientRegistrationError, clientMetadata, registrationDeps, registrationResponse } from '../client-registration.js';
 import { introspectionDeps, type AppDeps } from '../deps.js';
 import { InvalidAdminToken, InvalidRequest, NotFound } from '../errors.js';
 import { bearerSecretCheck, jsonBody, type AppMiddleware, type AppState } from '../middleware.js';
@@ -111,7 +111,7 @@ export function adminRoutes(deps: AppDeps, adminToken: string, limits: RateLimit
           jwksUri: b.jwks_uri,
           introspectionSignedResponseAlg: b.introspection_signed_response_alg,
         },
-        { clock, clientSecretKey: config.clientSecretKey, signingAlg: deps.keys.current.alg },
+        registrationDeps(config, clock, deps.keys.current.alg),
       );
     } catch (error) {
       // RFC 7591 §3.2.2 has its own codes; this API keeps RFC 6749 invalid_request like its other calls.
