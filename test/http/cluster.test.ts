@@ -143,7 +143,9 @@ mongoClusterTest('MONGODB_LOOKUPS=batched: the server says so, answers from batc
 
 mongoClusterTest('cluster: failed authentications in both workers count against one budget', async (t) => {
   if (!uri) return t.fail('MONGODB_TEST_URI is required for the cluster test');
-  const server = await twoWorkers(t, { RATE_LIMIT_AUTH_FAILURES: '4' });
+  // Windows are aligned to the clock across workers: a day-long one keeps the five attempts in one window
+  // (a minute-long one is crossed by them now and then on a loaded machine).
+  const server = await twoWorkers(t, { RATE_LIMIT_AUTH_FAILURES: '4', RATE_LIMIT_WINDOW_SECONDS: '86400' });
   const attempt = () =>
     call(server.port, '/introspect', { headers: { Authorization: basic('nobody', 'wrong'), 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'token=x' });
   for (let i = 0; i < 4; i++) {
