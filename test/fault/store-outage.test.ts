@@ -39,7 +39,11 @@ interface Setup {
 
 /** A private FerretDB, a MongoStore on it and the app; all torn down when the test ends. */
 async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number; lookups?: LookupMode } = {}): Promise<Setup> {
+  // Each part is torn down as soon as it exists (ava runs teardowns last first), so a set-up that
+  // fails half way leaves no server behind: a FerretDB child's pipes would keep this test process,
+  // and with it the whole run, from ever ending.
   const db = await PrivateFerretDb.start();
+  t.teardown(() => db.destroy());
   // Retention far beyond the fixed test clock, so the in-process sweeper (real time) leaves the grants alone.
   const store = new MongoStore({
     uri: db.uri,
@@ -49,17 +53,14 @@ async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number; l
     logger: silentLogger(),
     ...(options.lookups ? { lookups: options.lookups } : {}),
   });
+  t.teardown(() => store.close().catch(() => undefined));
   // A loaded machine may need longer than STORE_TIMEOUT_MS for the first handshake; the faults come later.
   for (let attempt = 1; ; attempt++) {
     try {
       await store.init();
       break;
     } catch (error) {
-      if (attempt === 10) {
-        await store.close().catch(() => undefined);
-        await db.destroy();
-        throw error;
-      }
+      if (attempt === 10) throw error;
       await sleep(200);
     }
   }
@@ -68,6 +69,7 @@ async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number; l
   const clock: Clock = { now: () => appClock.current!.now() };
   const served = options.cacheTtlSeconds ? new CachedStore(store, { ttlSeconds: options.cacheTtlSeconds, maxEntries: 1000, clock }) : store;
   const s = await startTestServer(served, { env: { STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS) } });
+  t.teardown(() => s.close());
   appClock.current = s.clock;
   const client = await s.admin.createClient();
   await s.admin.upsertCustomer('c1');
@@ -78,11 +80,6 @@ async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number; l
   const auth = basic(client.client_id, client.client_secret);
   const rev = await s.request.post('/revoke').set('Authorization', auth).type('form').send({ token: revoked });
   if (rev.status !== 200) throw new Error(`revoke before the outage: ${rev.status}`);
-  t.teardown(async () => {
-    await s.close();
-    await store.close().catch(() => undefined);
-    await db.destroy();
-  });
   return { db, store, s, auth, jwt, opaque, revoked, answers: [], slowest503: 0 };
 }
 
