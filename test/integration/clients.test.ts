@@ -72,6 +72,7 @@ for (const name of ['memory', 'mongodb'] as const) {
   for (const method of ['client_secret_basic', 'client_secret_post'] as const) {
     declare(`[${name}] openid-client: discovery, introspection, revocation with ${method}`, async (t) => {
       const { store, cleanup } = await backend!.make();
+      t.teardown(cleanup);
       const r = await start(store);
       try {
         const { clientId, secret, jwt, opaque } = await setup(r, method);
@@ -112,12 +113,12 @@ for (const name of ['memory', 'mongodb'] as const) {
         t.like(error as object, { name: 'WWWAuthenticateChallengeError', status: 401 });
       } finally {
         await new Promise<void>((resolve) => r.server.close(() => resolve()));
-        await cleanup();
       }
     });
 
     declare(`[${name}] oauth4webapi: discovery, introspection, revocation with ${method}`, async (t) => {
       const { store, cleanup } = await backend!.make();
+      t.teardown(cleanup);
       const r = await start(store);
       try {
         const { clientId, secret, jwt, opaque } = await setup(r, method);
@@ -154,7 +155,6 @@ for (const name of ['memory', 'mongodb'] as const) {
         t.like(error as object, { name: 'WWWAuthenticateChallengeError', status: 401 });
       } finally {
         await new Promise<void>((resolve) => r.server.close(() => resolve()));
-        await cleanup();
       }
     });
   }
