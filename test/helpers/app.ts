@@ -124,7 +124,10 @@ export function basic(clientId: string, secret: string): string {
  * store and on MongoDB. Each run gets its own store and server.
  */
 export function apiTest(title: string, fn: (t: ExecutionContext, s: TestServer) => Promise<void>, options: TestServerOptions = {}): void {
-  for (const backend of backends()) {
+  const list = backends();
+  // Without a MongoDB server the variant is declared skipped, so the summary counts it as not run.
+  if (!list.some((backend) => backend.name === 'mongodb')) test.skip(`[mongodb] ${title}`, () => undefined);
+  for (const backend of list) {
     test(`[${backend.name}] ${title}`, async (t) => {
       const { store, cleanup } = await backend.make();
       const server = await startTestServer(store, options);
