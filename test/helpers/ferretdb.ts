@@ -20,6 +20,12 @@ export function ferretdbBinary(): string {
 /** Ports set aside for servers that fault tests start and stop. */
 export const FAULT_PORTS = [27052, 27053, 27054, 27055, 27056, 27057, 27058, 27059];
 
+/** Fault ports held by servers of this process (see `PrivateFerretDb.start`). */
+const claimedPorts = new Set<number>();
+
+/** Another process listens on the port we tried. */
+class PortTaken extends Error {}
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = createServer();
@@ -53,13 +59,30 @@ export class PrivateFerretDb {
     this.dataDir = mkdtempSync(join(tmpdir(), 'ferretdb-fault-'));
   }
 
-  /** Starts a server on the first free fault port. */
+  /**
+   * Starts a server on the first free fault port. A port stays claimed by
+   * this process from before the first await until `destroy()`, so tests
+   * that start servers together never pick the same one, nor take one whose
+   * server is down between a kill and a restart. A port another process holds
+   * makes our server exit at once, and the next port is tried.
+   */
   static async start(binary = ferretdbBinary()): Promise<PrivateFerretDb> {
     for (const port of FAULT_PORTS) {
-      if (!(await portFree(port))) continue;
+      if (claimedPorts.has(port)) continue;
+      claimedPorts.add(port);
       const db = new PrivateFerretDb(binary, port);
-      await db.start();
-      return db;
+      try {
+        if (await portFree(port)) {
+          await db.start();
+          return db;
+        }
+      } catch (error) {
+        if (!(error instanceof PortTaken)) {
+          await db.destroy();
+          throw error;
+        }
+      }
+      await db.destroy();
     }
     throw new Error(`no free port among ${FAULT_PORTS.join(', ')}`);
   }
@@ -105,12 +128,23 @@ export class PrivateFerretDb {
     child.once('exit', () => process.removeListener('exit', reap));
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
-      if (!this.running) throw new Error(`FerretDB exited during start-up: ${this.#log.join('').slice(-500)}`);
-      if ((await portAccepts(this.port)) && (await this.answers())) return;
+      if (!this.running) throw this.#startFailure();
+      if ((await portAccepts(this.port)) && (await this.answers())) {
+        // What answered may be another process's server on this port, ours failing to bind it:
+        // only a child still running a moment after the answer is the one that answered.
+        await sleep(150);
+        if (!this.running) throw this.#startFailure();
+        return;
+      }
       await sleep(50);
     }
     await this.kill();
     throw new Error(`FerretDB did not accept connections on ${this.port} within 15 s`);
+  }
+
+  #startFailure(): Error {
+    const log = this.#log.join('').slice(-500);
+    return /address already in use/i.test(log) ? new PortTaken(`port ${this.port} is taken`) : new Error(`FerretDB exited during start-up: ${log}`);
   }
 
   /** Whether the server answers a ping (it may accept connections a moment before it can serve them). */
@@ -145,10 +179,11 @@ export class PrivateFerretDb {
     await exited;
   }
 
-  /** Kills the process and removes the data directory. */
+  /** Kills the process, removes the data directory and gives the port back. */
   async destroy(): Promise<void> {
     await this.kill();
     rmSync(this.dataDir, { recursive: true, force: true });
+    claimedPorts.delete(this.port);
   }
 }
 
