@@ -184,25 +184,27 @@ export class ClientAuthenticator {
   /**
    * `endpointUrl` is the URL being called: an accepted assertion audience
    * besides the issuer. Every failure is the same `ClientAuthFailure` to the
-   * caller, and one `client.auth_failed` line for the operator.
+   * caller, and one `client.auth_failed` line for the operator, with the
+   * request's id so it can be found beside the request's own line.
    */
-  async authenticate(presented: PresentedCredentials, endpointUrl: string): Promise<ApiClient> {
+  async authenticate(presented: PresentedCredentials, endpointUrl: string, requestId?: string): Promise<ApiClient> {
     try {
       if (presented.method === 'none') throw new ClientAuthFailure(presented.reason);
       if (presented.method === 'jwt_assertion') return await this.#assertions.verify(presented.assertion, presented.clientId, endpointUrl);
       return await authenticateClient(presented, this.#deps.store.clients);
     } catch (error) {
-      if (error instanceof ClientAuthFailure) this.#logFailure(error, presented.method);
+      if (error instanceof ClientAuthFailure) this.#logFailure(error, presented.method, requestId);
       throw error;
     }
   }
 
   /** Never a secret, assertion or token: the reason code, the method, and the id of a registered client. */
-  #logFailure(failure: ClientAuthFailure, method: PresentedCredentials['method']): void {
+  #logFailure(failure: ClientAuthFailure, method: PresentedCredentials['method'], requestId: string | undefined): void {
     // A failing jwks_uri in its cooldown was reported when it failed.
     const attention = failure.detail === 'cooling_down' ? undefined : OPERATOR_ATTENTION[failure.reason];
     const line = {
       event: 'client.auth_failed',
+      ...(requestId !== undefined ? { req_id: requestId } : {}),
       reason: failure.reason,
       method,
       ...(failure.clientId !== undefined ? { client_id: failure.clientId } : {}),

@@ -48,7 +48,7 @@ export function introspectionEndpoint(
     const q = url.indexOf('?');
     const params = await readForm(req, q < 0 ? '' : url.slice(q + 1), config.bodyLimitBytes);
     const client = (x.client = await limits.attempt(ip, x.requestId, () =>
-      authenticator.authenticate(presentedFormCredentials(req.headers.authorization || undefined, params), endpointUrl),
+      authenticator.authenticate(presentedFormCredentials(req.headers.authorization || undefined, params), endpointUrl, x.requestId),
     ));
     Object.assign(x.headers, await limits.charge(client.id, ip, x.requestId));
     const token = requiredToken(params);

@@ -230,6 +230,7 @@ test('each failure is one client.auth_failed log line with its cause, and no cre
     t.is(failures.length, 1, `${name}: one client.auth_failed line`);
     t.is(failures[0]?.reason, reason, name);
     t.is(failures[0]?.client_id, clientId, `${name}: client_id only for a registered client`);
+    t.is(failures[0]?.req_id, res.headers['x-request-id'], `${name}: the line names its request`);
   }
   for (const line of raw) {
     for (const secret of secrets) t.false(line.includes(secret), `a log line holds a credential: ${line.slice(0, 160)}`);

@@ -28,7 +28,7 @@ async function authenticateCaller(
   authenticator: ClientAuthenticator,
   presented: () => PresentedCredentials,
 ): Promise<ApiClient> {
-  const client = (ctx.state.client = await limits.attempt(ctx.ip, ctx.state.requestId, () => authenticator.authenticate(presented(), endpointUrl(deps, ctx))));
+  const client = (ctx.state.client = await limits.attempt(ctx.ip, ctx.state.requestId, () => authenticator.authenticate(presented(), endpointUrl(deps, ctx), ctx.state.requestId)));
   ctx.set(await limits.charge(client.id, ctx.ip, ctx.state.requestId));
   return client;
 }
