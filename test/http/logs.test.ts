@@ -47,7 +47,8 @@ test('every line carries its own time as RFC 3339 UTC, to the millisecond', asyn
   const before = Date.now();
   timed.info('first');
   timed.info('same millisecond, most likely');
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  // Timers may fire a millisecond early by the wall clock: wait on the clock itself.
+  while (Date.now() < before + 5) await new Promise((resolve) => setTimeout(resolve, 1));
   timed.info('later');
   const after = Date.now();
   const times = parsed.map((l) => l.time as string);
@@ -56,5 +57,6 @@ test('every line carries its own time as RFC 3339 UTC, to the millisecond', asyn
     const ms = Date.parse(time);
     t.true(ms >= before && ms <= after, `${time} outside the test's span`);
   }
-  t.true(Date.parse(times[2]!) - Date.parse(times[0]!) >= 5, 'a later line has a later time');
+  t.true(Date.parse(times[2]!) >= before + 5, 'a later line has its own, later time');
+  t.true(Date.parse(times[2]!) > Date.parse(times[0]!), 'a later line has a later time');
 });
