@@ -75,15 +75,7 @@ type ClientParameters = { client_id?: unknown; client_secret?: unknown; client_a
  * as if they were omitted from the request." Forms that send every field
  * (the docs page's "Try it out") would otherwise look like a second method.
  */
-function withoutEmptyValues(body: ClientParameters): ClientParameters {
-  const given = (value: unknown) => (value === '' ? undefined : value);
-  return {
-    client_id: given(body.client_id),
-    client_secret: given(body.client_secret),
-    client_assertion: given(body.client_assertion),
-    client_assertion_type: given(body.client_assertion_type),
-  };
-}
+const given = (value: unknown): unknown => (value === '' ? undefined : value);
 
 /**
  * Finds the credentials in a request: the Authorization header
@@ -93,24 +85,27 @@ function withoutEmptyValues(body: ClientParameters): ClientParameters {
  * one method at once is a malformed request (RFC 6749 §2.3: 400); anything
  * else unusable is a failed authentication, answered by `authenticate`.
  */
-export function presentedCredentials(authorization: string | undefined, requestBody: ClientParameters): PresentedCredentials {
-  const body = withoutEmptyValues(requestBody);
-  const inBody = body.client_secret !== undefined;
-  const assertion = body.client_assertion !== undefined || body.client_assertion_type !== undefined;
-  if ([Boolean(authorization), inBody, assertion].filter(Boolean).length > 1) {
+export function presentedCredentials(authorization: string | undefined, body: ClientParameters): PresentedCredentials {
+  const clientId = given(body.client_id);
+  const clientSecret = given(body.client_secret);
+  const assertionValue = given(body.client_assertion);
+  const assertionType = given(body.client_assertion_type);
+  const inBody = clientSecret !== undefined;
+  const assertion = assertionValue !== undefined || assertionType !== undefined;
+  if (Number(Boolean(authorization)) + Number(inBody) + Number(assertion) > 1) {
     throw new InvalidRequest('use one client authentication method, not several');
   }
-  if (assertion) return presentedAssertion(body);
+  if (assertion) return presentedAssertion(clientId, assertionValue, assertionType);
   if (authorization) {
     if (!/^basic /i.test(authorization)) return refused('unsupported_authorization_scheme');
     const basic = parseBasic(authorization);
     if (!basic) return refused('malformed_authorization');
-    if (body.client_id !== undefined && body.client_id !== basic.clientId) return refused('client_id_mismatch');
-    return { method: 'client_secret_basic', ...basic };
+    if (clientId !== undefined && clientId !== basic.clientId) return refused('client_id_mismatch');
+    return { method: 'client_secret_basic', clientId: basic.clientId, clientSecret: basic.clientSecret };
   }
   if (inBody) {
-    if (typeof body.client_id !== 'string' || typeof body.client_secret !== 'string') return refused('client_id_missing');
-    return { method: 'client_secret_post', clientId: body.client_id, clientSecret: body.client_secret };
+    if (typeof clientId !== 'string' || typeof clientSecret !== 'string') return refused('client_id_missing');
+    return { method: 'client_secret_post', clientId, clientSecret };
   }
   return refused('no_credentials');
 }
@@ -126,13 +121,12 @@ export function presentedFormCredentials(authorization: string | undefined, para
 }
 
 /** RFC 7521 §4.2: both parameters are required; only the JWT bearer type is supported. */
-function presentedAssertion(body: ClientParameters): PresentedCredentials {
-  const { client_assertion: assertion, client_assertion_type: type, client_id: clientId } = body;
+function presentedAssertion(clientId: unknown, assertion: unknown, type: unknown): PresentedCredentials {
   if (typeof type !== 'string') throw new InvalidRequest('parameter client_assertion_type is required with client_assertion');
   if (typeof assertion !== 'string') throw new InvalidRequest('parameter client_assertion is required with client_assertion_type');
   if (type !== CLIENT_ASSERTION_TYPE) return refused('unsupported_assertion_type');
   if (clientId !== undefined && typeof clientId !== 'string') return refused('client_id_mismatch');
-  return { method: 'jwt_assertion', clientId: clientId as string | undefined, assertion };
+  return { method: 'jwt_assertion', clientId, assertion };
 }
 
 /**
