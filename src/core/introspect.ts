@@ -143,12 +143,14 @@ async function introspectOpaque(token: string, caller: Caller, deps: Introspecti
   return decideOnGrant(facts, grant, customer, now);
 }
 
+/** What an inactive verdict tells of an authentic token whose grant exists; made only for inactive verdicts. */
+const known = (facts: TokenFacts, grant: Grant) => ({ exp: facts.exp, grantId: grant.id, issuedTo: { clientId: facts.clientId, siteId: facts.siteId } });
+
 /** The rules shared by both formats once the grant is in hand. */
 function decideOnGrant(facts: TokenFacts, grant: Grant, customer: Customer | null, now: Date): Verdict {
-  const known = { exp: facts.exp, grantId: grant.id, issuedTo: { clientId: facts.clientId, siteId: facts.siteId } };
-  if (facts.exp <= toNumericDate(now)) return inactive('expired', known);
-  if (grant.revokedAt !== null) return inactive('revoked', known);
-  if (!customer) return inactive('customer_not_found', known);
-  if (customer.status !== 'active') return inactive('customer_disabled', known);
+  if (facts.exp <= toNumericDate(now)) return inactive('expired', known(facts, grant));
+  if (grant.revokedAt !== null) return inactive('revoked', known(facts, grant));
+  if (!customer) return inactive('customer_not_found', known(facts, grant));
+  if (customer.status !== 'active') return inactive('customer_disabled', known(facts, grant));
   return { active: true, token: facts, grant, customer };
 }
