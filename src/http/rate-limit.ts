@@ -166,29 +166,64 @@ export class RateLimits {
    *
    * A 401 from `verify` counts one failure and carries the RateLimit fields.
    */
-  async attempt<T>(ip: string, requestId: string | undefined, verify: () => T | Promise<T>): Promise<T> {
+  attempt<T>(ip: string, requestId: string | undefined, verify: () => Promise<T>): Promise<T> {
     if (this.authFailures.limit === 0) return verify();
-    await this.#admit(ip, requestId);
+    // The usual attempt (an in-process count, under the limit) is admitted without waiting a turn.
+    if (this.#admitNow(ip)) return this.#verifyAdmitted(ip, verify);
+    return this.#admit(ip, requestId).then(() => this.#verifyAdmitted(ip, verify));
+  }
+
+  /** Runs an admitted attempt; a 401 counts one failure before the attempt stops counting as in flight. */
+  #verifyAdmitted<T>(ip: string, verify: () => Promise<T>): Promise<T> {
+    let verified: Promise<T>;
     try {
-      return await verify();
+      verified = verify();
     } catch (error) {
+      verified = Promise.reject(error);
+    }
+    return verified.then(
+      (value) => {
+        this.#settle(ip);
+        return value;
+      },
+      (error: unknown) => this.#failed(ip, error),
+    );
+  }
+
+  async #failed(ip: string, error: unknown): Promise<never> {
+    try {
       if (error instanceof OAuthError && error.status === 401) Object.assign(error.headers, await this.countAuthFailure(ip));
-      throw error;
     } finally {
       this.#settle(ip);
     }
+    throw error;
+  }
+
+  /**
+   * Admits an attempt at once when the counter answers synchronously and the
+   * failures plus the attempts in flight are under the limit; false: take
+   * the slow path (`#admit`), which also refuses.
+   */
+  #admitNow(ip: string): boolean {
+    const policy = this.authFailures;
+    const seen = this.counter.peek(`auth_failures:${ip}`, policy.windowSeconds * 1000, this.#clock.now().getTime());
+    return !(seen instanceof Promise) && this.#admitWith(ip, seen.count);
+  }
+
+  /** Counts the attempt in flight if `failures` plus those in flight stay under the limit: checked and counted in one synchronous step. */
+  #admitWith(ip: string, failures: number): boolean {
+    const inFlight = this.#inFlight.get(ip) ?? 0;
+    if (failures + inFlight >= this.authFailures.limit) return false;
+    this.#inFlight.set(ip, inFlight + 1);
+    return true;
   }
 
   /** Waits until an attempt from `ip` may be verified, and counts it in flight; 429 when the address is over its limit. */
   async #admit(ip: string, requestId: string | undefined): Promise<void> {
     for (;;) {
       const failures = await this.refuseFailingAddress(ip, requestId);
-      const inFlight = this.#inFlight.get(ip) ?? 0;
-      // Checked and counted in one synchronous step, so no other attempt can slip in between.
-      if (failures + inFlight < this.authFailures.limit) {
-        this.#inFlight.set(ip, inFlight + 1);
-        return;
-      }
+      // No await between the check and the count, so no other attempt can slip in between.
+      if (this.#admitWith(ip, failures)) return;
       const waiting = this.#waiting.get(ip) ?? [];
       if (waiting.length >= MAX_WAITING_ATTEMPTS) {
         const nowMs = this.#clock.now().getTime();

@@ -7,6 +7,9 @@
  */
 import test from 'ava';
 import { connect, type Socket } from 'node:net';
+import { FixedClock } from '../../src/core/clock.js';
+import { InvalidClient } from '../../src/http/errors.js';
+import { MemoryWindowCounter, RateLimits, type WindowCounter } from '../../src/http/rate-limit.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { basic, standardSetup, startTestServer, type TestServer } from '../helpers/app.js';
@@ -117,4 +120,30 @@ test('concurrent correct credentials from one address are never refused for bein
   } finally {
     await s.done();
   }
+});
+
+test('with a counter that answers asynchronously (a shared store), concurrent wrong credentials are still evaluated at most the limit', async (t) => {
+  const memory = new MemoryWindowCounter();
+  // As a networked counter would: every answer a turn later.
+  const later = <T>(value: T) => new Promise<T>((resolve) => setImmediate(() => resolve(value)));
+  const counter: WindowCounter = {
+    hit: (key, windowMs, nowMs) => later(memory.hit(key, windowMs, nowMs)),
+    peek: (key, windowMs, nowMs) => later(memory.peek(key, windowMs, nowMs)),
+  };
+  const limits = new RateLimits({
+    config: { rateLimitAuthFailures: LIMIT, rateLimitClientRequests: 0, rateLimitWindowSeconds: 60 },
+    clock: new FixedClock(new Date('2026-01-15T12:00:00Z')),
+    logger: silentLogger(),
+    counter,
+  });
+  let evaluated = 0;
+  const wrong = async () => {
+    evaluated += 1;
+    await later(undefined);
+    throw new InvalidClient();
+  };
+  const outcomes = await Promise.all(Array.from({ length: REQUESTS }, () => limits.attempt('198.51.100.7', 'r', wrong).then(() => 200, (e: { status: number }) => e.status)));
+  t.is(evaluated, LIMIT);
+  t.is(outcomes.filter((s) => s === 401).length, LIMIT);
+  t.is(outcomes.filter((s) => s === 429).length, REQUESTS - LIMIT);
 });

@@ -64,7 +64,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 function adminAuthentication(deps: AppDeps, adminToken: string, limits: RateLimits): AppMiddleware {
   const isAdmin = bearerSecretCheck(adminToken);
   return async (ctx, next) => {
-    await limits.attempt(ctx.ip, ctx.state.requestId, () => {
+    await limits.attempt(ctx.ip, ctx.state.requestId, async () => {
       if (isAdmin(ctx.get('Authorization'))) return;
       deps.logger.warn({ event: 'admin.auth_failed', req_id: ctx.state.requestId, ip: ctx.ip }, 'audit');
       throw new InvalidAdminToken();

@@ -53,7 +53,7 @@ export function metricsRoutes(metrics: Metrics, metricsToken: string | null, lim
   const isScraper = metricsToken === null ? null : bearerSecretCheck(metricsToken);
   router.get('/metrics', async (ctx) => {
     if (isScraper) {
-      await limits.attempt(ctx.ip, ctx.state.requestId, () => {
+      await limits.attempt(ctx.ip, ctx.state.requestId, async () => {
         if (isScraper(ctx.get('Authorization'))) return;
         throw new OAuthError('invalid_token', 'a valid metrics bearer token is required', 401, {
           'WWW-Authenticate': 'Bearer realm="open-login-metrics", error="invalid_token"',
