@@ -96,6 +96,10 @@ export class ConfigError extends Error {
 const intIn = (min: number, max: number) =>
   z.coerce.number().int(`must be a whole number`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])], { error: 'must be true or false' })
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
 const httpUrl = z
   .string()
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL')
@@ -163,10 +167,7 @@ const schema = z.object({
       return key ?? Buffer.alloc(0);
     })
     .optional(),
-  JWKS_URI_ALLOW_LOOPBACK: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])], { error: 'must be true or false' })
-    .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes')
-    .default(false),
+  JWKS_URI_ALLOW_LOOPBACK: bool.default(false),
   KEYS_RELOAD_INTERVAL_SECONDS: intIn(0, 86_400).default(10),
   CACHE_TTL_SECONDS: intIn(0, 3600).default(5),
   CACHE_MAX_ENTRIES: intIn(1, 10_000_000).default(100_000),
