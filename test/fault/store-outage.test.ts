@@ -244,6 +244,42 @@ function registerFaultSuite(declare: DeclareTest): void {
     t.like((await introspect(x, x.opaque)).res.body, { active: false, reason: 'revoked' });
     t.like((await introspect(x, x.revoked)).res.body, { active: false, reason: 'revoked' });
   });
+
+  // The harness itself: a test that paused or killed "its" server while another answered on the same
+  // port would see verdicts where the store should be unreachable.
+  declare('the suite\'s servers: started together, each gets a port and process of its own', async (t) => {
+    t.timeout(60_000);
+    const dbs = await Promise.all([PrivateFerretDb.start(), PrivateFerretDb.start(), PrivateFerretDb.start()]);
+    try {
+      t.is(new Set(dbs.map((db) => db.port)).size, dbs.length, `ports ${dbs.map((db) => db.port).join(', ')}`);
+      for (const db of dbs) t.true(db.running, `the server on ${db.port} is running`);
+      dbs[0]!.pause();
+      t.false(await dbs[0]!.answers(500), 'a paused server does not answer');
+      t.true(await dbs[1]!.answers(2000), 'the others still do');
+      dbs[0]!.resume();
+    } finally {
+      await Promise.all(dbs.map((db) => db.destroy()));
+    }
+  });
+
+  declare('the suite\'s servers: one that is down between a kill and a restart keeps its port', async (t) => {
+    t.timeout(60_000);
+    const a = await PrivateFerretDb.start();
+    let b: PrivateFerretDb | undefined;
+    try {
+      await a.kill();
+      b = await PrivateFerretDb.start();
+      t.not(b.port, a.port);
+      await a.start();
+      t.true(a.running, 'the restart binds its own port again');
+      a.pause();
+      t.false(await a.answers(500), 'and what answers on it is that server');
+      a.resume();
+    } finally {
+      await a.destroy();
+      await b?.destroy();
+    }
+  });
 }
 
 if (ferretdbAvailable()) {
