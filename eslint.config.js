@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // The layer rules (dependency-cruiser reads them as CommonJS).
+    files: ['.dependency-cruiser.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } },
+  },
+  {
     files: ['src/cli/**', 'bin/**', 'bench/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },

@@ -1,8 +1,8 @@
 import { systemClock } from '../src/core/clock.js';
-import { hashClientSecret } from '../src/http/client-auth.js';
+import { hashClientSecret } from '../src/clients/client-auth.js';
 import type { KeyStore } from '../src/keys/keystore.js';
 import type { ApiClient, Customer, Grant, Store } from '../src/store/types.js';
-import { issueToken } from '../src/tokens/issue.js';
+import { issueToken } from '../src/core/tokens/issue.js';
 import type { TokenFormat } from '../src/store/types.js';
 
 /** What the load generator needs: credentials, where to send, and the tokens. */

@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { createCaches } from './cache/index.js';
 import { relayInvalidations, workerBus } from './cache/cluster-bus.js';
 import { ClusterWindowCounter, relayRateLimits } from './http/rate-limit-cluster.js';
-import { localBus } from './cache/invalidation.js';
+import { localBus, relayToWorkers } from './cache/invalidation.js';
+import { EventBus } from './core/events.js';
 import { loadConfigOrExit, type Config } from './config/index.js';
 import { createApp } from './http/app.js';
 import { createHttpServer } from './http/listen.js';
@@ -11,6 +12,7 @@ import { KeyFileError, loadOrCreateKeyRecords } from './keys/keystore.js';
 import { KeyFileReloader } from './keys/reload.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { MongoStore } from './store/mongo.js';
 import { openRuntime } from './runtime.js';
 
 const fatal = (logger: Logger, error: unknown): never => {
@@ -85,9 +87,14 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   let caches;
   // Made here so the caches report their hits to the same registry the app exposes.
   const metrics = new Metrics();
+  // State changes are published here; in a cluster the worker relay tells the other workers' caches.
+  const events = new EventBus((error, event) => logger.error({ err_name: (error as Error)?.name, event: event.type }, 'event subscriber failed'));
+  const bus = cluster.isWorker ? workerBus() : localBus;
+  events.subscribe(relayToWorkers(bus));
   try {
     runtime = await openRuntime(config, logger, { onLookupBatch: (operation, keys) => metrics.lookupBatch(operation, keys) });
-    caches = await createCaches({ config, logger, metrics, store: runtime.store, clock: runtime.clock, bus: cluster.isWorker ? workerBus() : localBus });
+    const changeStream = runtime.store instanceof MongoStore && config.mongodbUri ? { uri: config.mongodbUri, dbName: runtime.store.dbName } : undefined;
+    caches = await createCaches({ config, logger, metrics, store: runtime.store, clock: runtime.clock, bus, ...(changeStream ? { changeStream } : {}) });
   } catch (error) {
     return fatal(logger, error);
   }
@@ -108,6 +115,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
     ...runtime,
     store,
     metrics,
+    events,
     ...(caches.verifiedTokens ? { verifiedTokens: caches.verifiedTokens } : {}),
     // Workers count against one budget, not one each.
     ...(cluster.isWorker ? { rateLimitCounter: new ClusterWindowCounter() } : {}),

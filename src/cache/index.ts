@@ -1,9 +1,8 @@
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../log.js';
-import { MongoStore } from '../store/mongo.js';
 import type { Store } from '../store/types.js';
-import { VerifiedTokenCache } from '../tokens/verified-cache.js';
+import { VerifiedTokenCache } from '../core/tokens/verified-cache.js';
 import { openChangeFeed, type ChangeFeed } from './change-feed.js';
 import { localBus, type InvalidationBus } from './invalidation.js';
 import { CachedStore } from './store.js';
@@ -32,6 +31,12 @@ export async function createCaches(options: {
   clock: Clock;
   logger: Logger;
   bus?: InvalidationBus;
+  /**
+   * The MongoDB database whose change stream invalidates the caches (the
+   * server passes it for a MongoDB store); absent: writes made elsewhere
+   * are seen within the cache TTL.
+   */
+  changeStream?: { uri: string; dbName: string };
   /** Hit and miss counters (the app's Metrics). */
   metrics?: { cacheHit(kind: string): void; cacheMiss(kind: string): void };
 }): Promise<Caches> {
@@ -50,10 +55,10 @@ export async function createCaches(options: {
     ...(metrics ? { onLookup: count } : {}),
   });
   let changeFeed: ChangeFeed | null = null;
-  if (cached && store instanceof MongoStore && config.mongodbUri) {
+  if (cached && options.changeStream) {
     changeFeed = await openChangeFeed({
-      uri: config.mongodbUri,
-      dbName: store.dbName,
+      uri: options.changeStream.uri,
+      dbName: options.changeStream.dbName,
       logger,
       ttlSeconds: config.cacheTtlSeconds,
       onInvalidation: (event) => cached.invalidate(event),

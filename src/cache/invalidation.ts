@@ -1,3 +1,5 @@
+import type { DomainEvent, DomainEventHandler } from '../core/events.js';
+
 /**
  * What a cache must forget when the store changes. Events carry ids only,
  * never a token or a token hash, so they are safe to pass between processes.
@@ -43,4 +45,36 @@ export function isInvalidation(value: unknown): value is Invalidation {
     default:
       return false;
   }
+}
+
+/** What caches must forget after a domain event; null: nothing (the event changed no cached record). */
+export function invalidationOf(event: DomainEvent): Invalidation | null {
+  switch (event.type) {
+    case 'token.revoked':
+      return { kind: 'grant', id: event.grantId };
+    case 'customer.tokens_revoked':
+      return { kind: 'customer-grants', customerId: event.customerId };
+    case 'customer.upserted':
+      return { kind: 'customer', id: event.customerId };
+    case 'client.created':
+      return { kind: 'client', id: event.clientId };
+    case 'token.issued':
+    case 'token.revocation_refused':
+      // Absent records are never cached, so a new grant needs no invalidation.
+      return null;
+  }
+}
+
+/**
+ * The worker relay: a subscriber of the domain event bus that tells the
+ * other workers' caches what to forget, and resolves once they have (or at
+ * the bus's time limit), so the answer to the change is sent after every
+ * worker applied it. This process's own cache forgot it when the write went
+ * through it (CachedStore).
+ */
+export function relayToWorkers(bus: InvalidationBus): DomainEventHandler {
+  return (event) => {
+    const invalidation = invalidationOf(event);
+    return invalidation ? bus.publish(invalidation) : undefined;
+  };
 }

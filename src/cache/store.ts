@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { ApiClient, ClientStore, Customer, CustomerStore, Grant, GrantStore, ReplayStore, Store } from '../store/types.js';
 import { localBus, type Invalidation, type InvalidationBus } from './invalidation.js';
 import { copyClient, copyCustomer, copyGrant } from '../store/copy.js';
-import { ExpiringLru } from './lru.js';
+import { ExpiringLru } from '../lib/lru.js';
 
 export interface CachedStoreOptions {
   /** Longest time a record read from the store is reused: the staleness bound for writes made elsewhere. */
@@ -10,7 +10,7 @@ export interface CachedStoreOptions {
   /** Bound on each of the grant, customer and client caches. */
   maxEntries: number;
   clock: Clock;
-  /** Tells the other workers about writes made here (and brings theirs). */
+  /** Brings what other workers changed (this worker's changes reach them through the worker relay). */
   bus?: InvalidationBus;
   /** Told of every lookup, for the hit-ratio metrics. */
   onLookup?: (cache: 'grants' | 'customers' | 'clients', hit: boolean) => void;
@@ -23,7 +23,9 @@ export interface CachedStoreOptions {
  * Guarantees (README "Caching and revocation"):
  * - A write made through this store (revoke, revokeByCustomer, customer
  *   upsert, client insert) drops the cached records it touches before the
- *   call returns, in this process and, through the bus, in every worker.
+ *   call returns, in this process; the application service's domain event
+ *   reaches every other worker through the worker relay before the change
+ *   is answered (src/cache/invalidation.ts).
  * - A write made elsewhere (another service writing the database) is seen
  *   after at most `ttlSeconds`, or at once when a change feed reports it.
  * - A grant is never cached past its own `expiresAt`.
@@ -119,10 +121,14 @@ export class CachedStore implements Store {
     }
   }
 
-  /** Forgets here, then in every other worker; resolves when all have. */
-  async #changed(event: Invalidation): Promise<void> {
+  /**
+   * A write made through this store: forgets here at once. The other
+   * workers are told by the worker relay, which subscribes to the domain
+   * event the application service publishes for the change
+   * (src/cache/invalidation.ts `relayToWorkers`).
+   */
+  #changed(event: Invalidation): void {
     this.invalidate(event);
-    await this.#bus.publish(event);
   }
 
   /** One store read per key at a time; every caller gets its own copy of the result. */
@@ -182,14 +188,14 @@ export class CachedStore implements Store {
           return await inner.revoke(id, at);
         } finally {
           // Also when the write failed half way: forgetting is always safe.
-          if (typeof id === 'string') await this.#changed({ kind: 'grant', id });
+          if (typeof id === 'string') this.#changed({ kind: 'grant', id });
         }
       },
       revokeByCustomer: async (customerId, at) => {
         try {
           return await inner.revokeByCustomer(customerId, at);
         } finally {
-          if (typeof customerId === 'string') await this.#changed({ kind: 'customer-grants', customerId });
+          if (typeof customerId === 'string') this.#changed({ kind: 'customer-grants', customerId });
         }
       },
       deleteExpired: (before) => inner.deleteExpired(before),
@@ -203,7 +209,7 @@ export class CachedStore implements Store {
         try {
           await inner.upsert(customer);
         } finally {
-          await this.#changed({ kind: 'customer', id: customer.id });
+          this.#changed({ kind: 'customer', id: customer.id });
         }
       },
       findById: async (id) => {
@@ -229,7 +235,7 @@ export class CachedStore implements Store {
         try {
           await inner.insert(client);
         } finally {
-          await this.#changed({ kind: 'client', id: client.id });
+          this.#changed({ kind: 'client', id: client.id });
         }
       },
       findById: async (id) => {

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Config } from '../config/index.js';
-import { applyCustomerChanges } from '../core/customers.js';
+import { AppServices } from '../app/services.js';
+import { clientView, customerView, issuedTokenView } from '../app/views.js';
+import { clientAuthMethods } from '../clients/client-auth.js';
+import { registrationResponse } from '../clients/client-registration.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { introspect } from '../core/introspect.js';
-import { clientAuthMethods } from '../http/client-auth.js';
-import { buildClient, ClientRegistrationError, registrationDeps, registrationResponse } from '../http/client-registration.js';
-import { introspectionDeps } from '../http/deps.js';
-import { clientView, customerView, idPattern } from '../http/routes/admin.js';
+import { InvalidInput, NotFoundError } from '../core/errors.js';
+import { ID_RULE, isId } from '../core/ids.js';
 import {
   generateKeyRecord,
   KEY_FILE,
@@ -23,8 +23,7 @@ import {
   type KeyStore,
 } from '../keys/keystore.js';
 import { createLogger, type Logger } from '../log.js';
-import { issueToken } from '../tokens/issue.js';
-import { StoreUnavailableError, type ClientAuthMethod, type Customer, type Store, type TokenFormat } from '../store/types.js';
+import { StoreUnavailableError, type ClientAuthMethod, type Store, type TokenFormat } from '../store/types.js';
 
 /** What the data commands work on; `open` builds it only when a command needs the store. */
 export interface CliRuntime {
@@ -120,7 +119,7 @@ interface Context {
 
 type Action =
   | { needs: 'keys'; run: (ctx: Context) => Promise<number> }
-  | { needs: 'store'; run: (ctx: Context, rt: CliRuntime) => Promise<number> };
+  | { needs: 'store'; run: (ctx: Context, rt: CliRuntime & { services: AppServices }) => Promise<number> };
 
 type Command = (args: string[], config: Config) => Action;
 
@@ -138,7 +137,7 @@ function parse<O extends OptionSpec>(args: string[], options: O, positionals: st
 }
 
 function checkId(name: string, value: string): string {
-  if (!idPattern.test(value)) throw new UsageError(`${name}: must be 1-128 characters of A-Z a-z 0-9 . _ : @ -`);
+  if (!isId(value)) throw new UsageError(`${name}: ${ID_RULE}`);
   return value;
 }
 
@@ -181,40 +180,39 @@ const clientsCreate: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      let registered;
-      try {
-        registered = await buildClient(
-          {
-            name,
-            authMethod,
-            reasonCodes: values['no-reason-codes'] !== true,
-            siteIds: sites,
-            jwks: jwksFile !== undefined ? await readJwksFile(jwksFile) : undefined,
-            jwksUri: values['jwks-uri'],
-            introspectionSignedResponseAlg: values['introspection-signed-response-alg'],
-          },
-          registrationDeps(rt.config, rt.clock, rt.keys.current.alg),
-        );
-      } catch (error) {
-        if (error instanceof ClientRegistrationError) throw new UsageError(optionName(error.message));
-        throw error;
-      }
-      const { client, secret } = registered;
-      await rt.store.clients.insert(client);
-      ctx.audit('client.created', { client_id: client.id, token_endpoint_auth_method: client.authMethod });
+      const { client, secret } = await rt.services.registerClient(
+        {
+          name,
+          authMethod,
+          reasonCodes: values['no-reason-codes'] !== true,
+          siteIds: sites,
+          jwks: jwksFile !== undefined ? await readJwksFile(jwksFile) : undefined,
+          jwksUri: values['jwks-uri'],
+          introspectionSignedResponseAlg: values['introspection-signed-response-alg'],
+        },
+        'cli',
+      );
       ctx.print(registrationResponse(client, secret));
       return 0;
     },
   };
 };
 
-/** Registration errors name RFC 7591 fields; the CLI names its options. */
-function optionName(message: string): string {
-  return message
-    .replace(/^jwks:/, '--jwks-file:')
-    .replace(/^jwks_uri:/, '--jwks-uri:')
-    .replace(/^introspection_signed_response_alg:/, '--introspection-signed-response-alg:')
-    .replace(/^token_endpoint_auth_method:/, '--auth-method:');
+/** The services name their inputs as the admin API does; the CLI names its options. */
+const OPTION_NAMES: Record<string, string> = {
+  jwks: '--jwks-file',
+  jwks_uri: '--jwks-uri',
+  introspection_signed_response_alg: '--introspection-signed-response-alg',
+  token_endpoint_auth_method: '--auth-method',
+  customer_id: '--customer',
+  site_id: '--site',
+  client_id: '--client-id',
+  expires_in: '--expires-in',
+};
+
+function optionError(error: InvalidInput): UsageError {
+  const option = error.field === null ? null : (OPTION_NAMES[error.field] ?? error.field);
+  return new UsageError(option === null ? error.problem : `${option}: ${error.problem}`);
 }
 
 async function readJwksFile(path: string): Promise<unknown> {
@@ -236,21 +234,13 @@ const clientsList: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      ctx.print({ clients: (await rt.store.clients.list()).map(clientView) });
+      ctx.print({ clients: (await rt.services.listClients()).map(clientView) });
       return 0;
     },
   };
 };
 
 // ---- customers ----
-
-/** Stores a customer, writes the audit line the admin API writes, prints it. */
-async function saveCustomer(ctx: Context, rt: CliRuntime, customer: Customer): Promise<number> {
-  await rt.store.customers.upsert(customer);
-  ctx.audit('customer.upserted', { customer_id: customer.id, status: customer.status });
-  ctx.print(customerView(customer));
-  return 0;
-}
 
 const customersUpsert: Command = (args) => {
   const { values, positionals } = parse(
@@ -266,8 +256,9 @@ const customersUpsert: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      const existing = await rt.store.customers.findById(customerId);
-      return saveCustomer(ctx, rt, applyCustomerChanges(customerId, existing, { status, email, firstName, lastName }, rt.clock.now()));
+      const { customer } = await rt.services.upsertCustomer(customerId, { status, email, firstName, lastName }, 'cli');
+      ctx.print(customerView(customer));
+      return 0;
     },
   };
 };
@@ -278,10 +269,8 @@ const customersDisable: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      // Creating a disabled record for a mistyped id would look like success and block nobody.
-      const existing = await rt.store.customers.findById(customerId);
-      if (!existing) throw new CommandFailed(`no such customer: ${customerId}`);
-      return saveCustomer(ctx, rt, applyCustomerChanges(customerId, existing, { status: 'disabled' }, rt.clock.now()));
+      ctx.print(customerView(await rt.services.disableCustomer(customerId, 'cli')));
+      return 0;
     },
   };
 };
@@ -292,9 +281,7 @@ const customersShow: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      const customer = await rt.store.customers.findById(customerId);
-      if (!customer) throw new CommandFailed(`no such customer: ${customerId}`);
-      ctx.print(customerView(customer));
+      ctx.print(customerView(await rt.services.getCustomer(customerId)));
       return 0;
     },
   };
@@ -323,15 +310,7 @@ const tokensIssue: Command = (args, config) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      const customer = await rt.store.customers.findById(customerId);
-      if (!customer) throw new UsageError(`--customer: no such customer: ${customerId}`);
-      if (customer.status !== 'active') throw new UsageError(`--customer: customer ${customerId} is disabled`);
-      const { token, grant } = await issueToken(
-        { customerId, siteId, clientId, expiresInSeconds: expiresIn, format },
-        { keys: rt.keys, store: rt.store, clock: rt.clock, issuer: rt.config.issuer, audience: rt.config.audience },
-      );
-      ctx.audit('token.issued', { jti: grant.id, customer_id: grant.customerId, site_id: grant.siteId, format: grant.format });
-      ctx.print({ auth_token: token, token_type: 'Bearer', expires_in: expiresIn, expires_at: grant.expiresAt.toISOString(), jti: grant.id });
+      ctx.print(issuedTokenView(await rt.services.issueToken({ customerId, siteId, clientId, expiresInSeconds: expiresIn, format }, 'cli')));
       return 0;
     },
   };
@@ -392,15 +371,8 @@ const tokensRevoke: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      let grantId: string | undefined = jti;
-      if (tokenFile !== undefined) {
-        const token = await readTokenFile(tokenFile, ctx.readStdin);
-        const verdict = await introspect(token, { siteIds: null }, introspectionDeps({ ...rt, logger: ctx.logger }));
-        grantId = verdict.active ? verdict.grant.id : verdict.grantId;
-      }
-      const revoked = grantId !== undefined && (await rt.store.grants.revoke(grantId, rt.clock.now()));
-      if (revoked) ctx.audit('token.revoked', { jti: grantId });
-      ctx.print({ revoked: revoked ? 1 : 0 });
+      const which = jti !== undefined ? { jti } : { token: await readTokenFile(tokenFile!, ctx.readStdin) };
+      ctx.print({ revoked: await rt.services.revokeToken(which, 'cli') });
       return 0;
     },
   };
@@ -412,9 +384,7 @@ const tokensRevokeCustomer: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      const revoked = await rt.store.grants.revokeByCustomer(customerId, rt.clock.now());
-      ctx.audit('customer.tokens_revoked', { customer_id: customerId, revoked });
-      ctx.print({ revoked });
+      ctx.print({ revoked: await rt.services.revokeCustomerTokens(customerId, 'cli') });
       return 0;
     },
   };
@@ -569,7 +539,8 @@ export async function runCli(argv: string[], io: CliIo, options: CliOptions): Pr
     if (action.needs === 'keys') return await action.run(ctx);
     if (config.mongodbUri === null) throw new UsageError(NO_STORE_MESSAGE);
     runtime = await options.open();
-    return await action.run(ctx, runtime);
+    const { store, keys, clock } = runtime;
+    return await action.run(ctx, { ...runtime, services: new AppServices({ config, store, keys, clock, logger }) });
   } catch (error) {
     return report(error, io);
   } finally {
@@ -590,7 +561,8 @@ function report(error: unknown, io: CliIo): number {
     io.err(`error: ${(error as Error).message}`);
     return 2;
   }
-  if (error instanceof CommandFailed || error instanceof KeyFileError) {
+  if (error instanceof InvalidInput) return report(optionError(error), io);
+  if (error instanceof CommandFailed || error instanceof KeyFileError || error instanceof NotFoundError) {
     io.err(`error: ${error.message}`);
     return 1;
   }

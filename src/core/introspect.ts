@@ -1,8 +1,8 @@
-import type { KeyStore } from '../keys/keystore.js';
+import type { TokenKeys } from './ports.js';
 import type { Customer, Grant, Store, TokenFormat } from '../store/types.js';
-import { hashToken, isOpaqueTokenShape } from '../tokens/opaque.js';
-import { isCompactJwsShape, verifyAccessToken } from '../tokens/jwt.js';
-import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
+import { hashToken, isOpaqueTokenShape } from './tokens/opaque.js';
+import { isCompactJwsShape, verifyAccessToken } from './tokens/jwt.js';
+import type { VerifiedTokenCache } from './tokens/verified-cache.js';
 import { toNumericDate, type Clock } from './clock.js';
 import type { Reason } from './reasons.js';
 
@@ -44,7 +44,7 @@ export interface Caller {
 }
 
 export interface IntrospectionDeps {
-  keys: KeyStore;
+  keys: TokenKeys;
   store: Store;
   clock: Clock;
   issuer: string;

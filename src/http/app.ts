@@ -1,17 +1,20 @@
 import type { RequestListener } from 'node:http';
 import Koa from 'koa';
-import { ClientAuthenticator } from './client-auth.js';
+import { AppServices } from '../app/services.js';
+import { requestLog } from './access-log.js';
 import { clientAddressOf } from './client-address.js';
-import { INTROSPECTION_ROUTE, introspectionEndpoint } from './introspection-endpoint.js';
 import type { AppDeps } from './deps.js';
-import { errorHandler, noStore, requestLog, type AppState } from './middleware.js';
+import { introspectionEndpoint, revocationEndpoint, validationEndpoint } from './endpoints.js';
+import { errorHandler } from './errors.js';
+import { noStore, type AppState } from './middleware.js';
+import { clientEndpointPipeline } from './pipeline.js';
+import { RateLimits } from './rate-limit.js';
+import { CLIENT_ENDPOINTS, clientEndpointOf, type ClientEndpointName } from './route-table.js';
 import { adminRoutes } from './routes/admin.js';
 import { docsRoutes } from './routes/docs.js';
 import { metaRoutes } from './routes/meta.js';
-import { oauthRoutes } from './routes/oauth.js';
 import { metricsMiddleware, metricsRoutes, withMetrics } from './routes/metrics.js';
-import { RateLimits } from './rate-limit.js';
-import { pathMatches, pathOf, toOriginForm } from './routing.js';
+import { pathOf, toOriginForm } from './routing.js';
 
 export type { AppDeps } from './deps.js';
 
@@ -20,18 +23,23 @@ export interface HttpApp {
   callback(): RequestListener;
   /** Every method and path template served (`GET /admin/clients/:id`); HEAD is implied by GET. */
   routes(): string[];
+  /** The application services the routes call. */
+  services: AppServices;
 }
 
 /**
  * Builds the HTTP application from its dependencies. Nothing is read from
  * the environment here, so tests and benchmarks build exactly what they need.
  *
- * `POST /introspect` is served on node:http directly (introspection-endpoint.ts);
- * every other endpoint by Koa.
+ * The client-authenticated endpoints (route-table.ts) are served by one
+ * pipeline on node:http (pipeline.ts); every other endpoint by Koa.
  */
 export function createApp(appDeps: AppDeps): HttpApp {
   const deps = withMetrics(appDeps);
+  const services = new AppServices(deps);
   const clientAddress = clientAddressOf(deps.config.trustProxy);
+  const limits = new RateLimits({ config: deps.config, clock: deps.clock, logger: deps.logger, metrics: deps.metrics, counter: deps.rateLimitCounter });
+
   const app = new Koa<AppState>();
   // Errors are rendered by errorHandler; Koa's own printer would log bodies of errors we expect.
   app.silent = true;
@@ -44,26 +52,30 @@ export function createApp(appDeps: AppDeps): HttpApp {
   app.use(metricsMiddleware(deps.metrics, () => routers));
   app.use(noStore);
   app.use(errorHandler(deps.logger));
-  const limits = new RateLimits({ config: deps.config, clock: deps.clock, logger: deps.logger, metrics: deps.metrics, counter: deps.rateLimitCounter });
-
-  const authenticator = new ClientAuthenticator(deps);
-  const routers = [oauthRoutes(deps, limits, authenticator), metaRoutes(deps)];
-  if (deps.config.adminToken) routers.push(adminRoutes(deps, deps.config.adminToken, limits));
+  const routers = [metaRoutes(deps)];
+  if (deps.config.adminToken) routers.push(adminRoutes(services, deps, deps.config.adminToken, limits));
   routers.push(metricsRoutes(deps.metrics, deps.config.metricsToken, limits), docsRoutes(deps));
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }
-  const introspection = introspectionEndpoint(deps, limits, authenticator, clientAddress);
+
+  const pipelineDeps = { services, limits, config: deps.config, logger: deps.logger, metrics: deps.metrics, clientAddress };
+  const clientEndpoints: Record<ClientEndpointName, RequestListener> = {
+    introspect: clientEndpointPipeline(introspectionEndpoint(services, deps), pipelineDeps),
+    revoke: clientEndpointPipeline(revocationEndpoint(services), pipelineDeps),
+    validate: clientEndpointPipeline(validationEndpoint(services, deps.clock), pipelineDeps),
+  };
   const rest = app.callback();
   const listener: RequestListener = (req, res) => {
     toOriginForm(req);
-    if (pathMatches(pathOf(req.url ?? ''), INTROSPECTION_ROUTE)) introspection(req, res);
+    const endpoint = clientEndpointOf(pathOf(req.url ?? ''));
+    if (endpoint) clientEndpoints[endpoint](req, res);
     else rest(req, res);
   };
-  const routes = [`POST ${INTROSPECTION_ROUTE}`];
+  const routes = Object.values(CLIENT_ENDPOINTS).map((path) => `POST ${path}`);
   for (const router of routers) {
     for (const layer of router.stack) for (const method of layer.methods) if (method !== 'HEAD') routes.push(`${method} ${layer.path}`);
   }
-  return { callback: () => listener, routes: () => [...routes] };
+  return { callback: () => listener, routes: () => [...routes], services };
 }

@@ -1,11 +1,11 @@
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
-import type { IntrospectionDeps } from '../core/introspect.js';
+import type { EventBus } from '../core/events.js';
+import type { VerifiedTokenCache } from '../core/tokens/verified-cache.js';
 import type { KeyStore } from '../keys/keystore.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/types.js';
-import type { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import type { WindowCounter } from './rate-limit.js';
 
 /** Everything the HTTP layer needs, passed in: no module-level singletons. */
@@ -20,22 +20,10 @@ export interface AppDeps {
    * Passed in: the caller wraps the database store with `instrumentStore` itself (below any cache).
    */
   metrics?: Metrics;
-  /** Cache of verified JWTs (see src/tokens/verified-cache.ts); absent: none. */
+  /** Cache of verified JWTs (see src/core/tokens/verified-cache.ts); absent: none. */
   verifiedTokens?: VerifiedTokenCache;
   /** Where rate-limit counts live; absent: this process alone (cluster workers share theirs, rate-limit-cluster.ts). */
   rateLimitCounter?: WindowCounter;
-}
-
-export function introspectionDeps(deps: AppDeps): IntrospectionDeps {
-  const { config, store, keys, clock, verifiedTokens } = deps;
-  return {
-    store,
-    keys,
-    clock,
-    issuer: config.issuer,
-    audience: config.audience,
-    clockSkewSeconds: config.clockSkewSeconds,
-    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
-    ...(verifiedTokens ? { verifiedTokens } : {}),
-  };
+  /** The bus state changes are published on (the server subscribes the worker relay); absent: one of the app's own. */
+  events?: EventBus;
 }

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import { toNumericDate } from '../core/clock.js';
-import type { KeyStore } from '../keys/keystore.js';
+import type { TokenKeys } from '../core/ports.js';
 import type { Logger } from '../log.js';
 import type { ApiClient } from '../store/types.js';
 
@@ -29,7 +29,7 @@ export const INTROSPECTION_JWT_TYP = 'token-introspection+jwt';
 
 export interface SignedResponseDeps {
   config: Pick<Config, 'issuer'>;
-  keys: KeyStore;
+  keys: TokenKeys;
   clock: Clock;
   logger: Logger;
 }

@@ -12,6 +12,7 @@ import {
 } from 'jose';
 import type { SigningAlg } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
+import type { TokenKeys } from '../core/ports.js';
 
 /**
  * Signing keys as kept on disk in `keys/signing-keys.json`:
@@ -113,7 +114,7 @@ function publicPart(jwk: JWK): JWK {
  * verify (current and recently retired), and the legacy HS256 secret. Keys are
  * imported once here, never per request.
  */
-export class KeyStore {
+export class KeyStore implements TokenKeys {
   readonly current: { kid: string; alg: SigningAlg; key: CryptoKey };
   readonly #byKid: Map<string, VerificationKey>;
   readonly #legacySecret: KeyObject | null;

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { runCli, type CliRuntime } from '../../src/cli/commands.js';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
 import { FixedClock } from '../../src/core/clock.js';
-import { introspect, type Verdict } from '../../src/core/introspect.js';
-import { hashClientSecret } from '../../src/http/client-auth.js';
-import { introspectionDeps } from '../../src/http/deps.js';
+import type { Verdict } from '../../src/core/introspect.js';
+import { hashClientSecret } from '../../src/clients/client-auth.js';
+import { AppServices } from '../../src/app/services.js';
 import { generateKeyRecord, KEY_FILE, KeyStore, readKeyFile } from '../../src/keys/keystore.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -63,8 +63,8 @@ async function setup(env: ConfigInput = {}, options: { logger?: Logger; readStdi
     );
     return { code, out: out.join('\n'), err: err.join('\n'), json: () => JSON.parse(out.join('\n')) as Record<string, unknown> };
   };
-  const deps = introspectionDeps({ config, store, keys, clock, logger: silentLogger() });
-  const check = (token: string): Promise<Verdict> => introspect(token, { siteIds: null }, deps);
+  const services = new AppServices({ config, store, keys, clock, logger: silentLogger() });
+  const check = (token: string): Promise<Verdict> => services.introspect(token, { siteIds: null });
   return { dir, config, clock, store, run, check, state };
 }
 

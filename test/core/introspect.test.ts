@@ -7,9 +7,9 @@ import { generateKeyRecord, KeyStore, rotateKeyRecords, type KeyRecord } from '.
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../../src/store/types.js';
-import { issueToken } from '../../src/tokens/issue.js';
-import { generateOpaqueToken } from '../../src/tokens/opaque.js';
-import { VerifiedTokenCache } from '../../src/tokens/verified-cache.js';
+import { issueToken } from '../../src/core/tokens/issue.js';
+import { generateOpaqueToken } from '../../src/core/tokens/opaque.js';
+import { VerifiedTokenCache } from '../../src/core/tokens/verified-cache.js';
 
 const ISSUER = 'https://login.example.test';
 const START = new Date('2026-01-15T12:00:00.000Z');
@@ -17,7 +17,7 @@ const LEGACY_SECRET = 'legacy-shared-secret-0123456789abcdef';
 const ALL = { siteIds: null };
 
 interface Fixture {
-  deps: IntrospectionDeps;
+  deps: IntrospectionDeps & { keys: KeyStore };
   clock: FixedClock;
   store: MemoryStore;
   records: KeyRecord[];
@@ -31,7 +31,7 @@ async function fixture(o: { legacy?: boolean; records?: KeyRecord[]; maxTtl?: nu
   const records = o.records ?? [await generateKeyRecord('ES256', clock.now())];
   const maxTokenTtlSeconds = o.maxTtl ?? 86_400;
   const keys = await KeyStore.fromRecords(records, { legacyHs256Secret: o.legacy ? LEGACY_SECRET : null, maxTokenTtlSeconds, clock });
-  const deps: IntrospectionDeps = { keys, store, clock, issuer: ISSUER, audience: ISSUER, clockSkewSeconds: 30, maxTokenTtlSeconds };
+  const deps: IntrospectionDeps & { keys: KeyStore } = { keys, store, clock, issuer: ISSUER, audience: ISSUER, clockSkewSeconds: 30, maxTokenTtlSeconds };
   await store.customers.upsert({ id: 'c1', status: 'active', email: null, firstName: null, lastName: null, updatedAt: clock.now() });
   const issue: Fixture['issue'] = async (opts = {}) => {
     const { token } = await issueToken(

@@ -5,8 +5,8 @@ import { decideRevocation, isIssuedTo } from '../../src/core/revocation.js';
 import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { issueToken } from '../../src/tokens/issue.js';
-import { generateOpaqueToken } from '../../src/tokens/opaque.js';
+import { issueToken } from '../../src/core/tokens/issue.js';
+import { generateOpaqueToken } from '../../src/core/tokens/opaque.js';
 
 const ISSUER = 'https://login.example.test';
 const START = new Date('2026-01-15T12:00:00.000Z');

@@ -2,8 +2,8 @@ import test from 'ava';
 import { SignJWT } from 'jose';
 import { FixedClock } from '../../src/core/clock.js';
 import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
-import { VerifiedTokenCache } from '../../src/tokens/verified-cache.js';
-import { verifyAccessToken, type JwtVerifyOptions } from '../../src/tokens/jwt.js';
+import { VerifiedTokenCache } from '../../src/core/tokens/verified-cache.js';
+import { verifyAccessToken, type JwtVerifyOptions } from '../../src/core/tokens/jwt.js';
 
 const ISSUER = 'https://login.example.test';
 const START = new Date('2026-01-15T12:00:00.000Z');

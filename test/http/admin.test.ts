@@ -1,5 +1,5 @@
 import test from 'ava';
-import { hashClientSecret } from '../../src/http/client-auth.js';
+import { hashClientSecret } from '../../src/clients/client-auth.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { silentLogger } from '../../src/log.js';
 import { ADMIN_TOKEN, apiTest, standardSetup, startTestServer } from '../helpers/app.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { formPairs } from '../../src/http/middleware.js';
+import { formPairs } from '../../src/http/body.js';
 
 const whatwg = (body: string) => [...new URLSearchParams(body)];
 

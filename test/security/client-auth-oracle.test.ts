@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import test from 'ava';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey } from 'jose';
-import { CLIENT_ASSERTION_TYPE } from '../../src/http/client-auth.js';
+import { CLIENT_ASSERTION_TYPE } from '../../src/clients/client-auth.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { silentLogger } from '../../src/log.js';
 import { toNumericDate } from '../../src/core/clock.js';

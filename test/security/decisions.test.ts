@@ -3,7 +3,7 @@
  * what this server never issues (project issue 10, items 7, 10b and 10c).
  */
 import { SignJWT, type JWTPayload } from 'jose';
-import { generateOpaqueToken } from '../../src/tokens/opaque.js';
+import { generateOpaqueToken } from '../../src/core/tokens/opaque.js';
 import { apiTest, basic, ISSUER, standardSetup, type TestServer } from '../helpers/app.js';
 
 const VALIDATE = '/api/v1/auth/token/validate';

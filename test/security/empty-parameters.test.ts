@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { CLIENT_ASSERTION_TYPE } from '../../src/http/client-auth.js';
+import { CLIENT_ASSERTION_TYPE } from '../../src/clients/client-auth.js';
 import { apiTest, basic, ISSUER, standardSetup, type TestServer } from '../helpers/app.js';
 
 const FORM_ENDPOINTS = ['/introspect', '/revoke'] as const;

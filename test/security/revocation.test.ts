@@ -5,7 +5,7 @@
  * `client_id` is the client's id, or when the client is limited to sites and
  * the token's site is one of them. Tokens the client may not see look unknown.
  */
-import { generateOpaqueToken } from '../../src/tokens/opaque.js';
+import { generateOpaqueToken } from '../../src/core/tokens/opaque.js';
 import { apiTest, basic, standardSetup, type TestServer } from '../helpers/app.js';
 import { captureLogs } from '../helpers/logs.js';
 

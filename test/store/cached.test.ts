@@ -6,8 +6,10 @@ import type { Invalidation } from '../../src/cache/invalidation.js';
 import { relayInvalidations, workerBus } from '../../src/cache/cluster-bus.js';
 import { fakeCluster } from '../helpers/cluster.js';
 import { captureLogs } from '../helpers/logs.js';
-import { ExpiringLru } from '../../src/cache/lru.js';
+import { ExpiringLru } from '../../src/lib/lru.js';
+import { relayToWorkers } from '../../src/cache/invalidation.js';
 import { CachedStore } from '../../src/cache/store.js';
+import { EventBus } from '../../src/core/events.js';
 import { FixedClock, systemClock } from '../../src/core/clock.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { makeMongoTestStore, mongoTest, mongoTestUri } from '../helpers/mongo.js';
@@ -167,8 +169,12 @@ test('cached: returned records are copies of the cached ones', async (t) => {
 test('cluster: a revocation in one worker is applied by the others before it returns', async (t) => {
   const [procA, procB] = fakeCluster(2, [relayInvalidations]);
   const shared = new MemoryStore(); // stands for the one MongoDB both workers use
-  const a = new CachedStore(shared, { ttlSeconds: 60, maxEntries: 100, clock: systemClock, bus: workerBus({ proc: procA }) });
+  const busA = workerBus({ proc: procA });
+  const a = new CachedStore(shared, { ttlSeconds: 60, maxEntries: 100, clock: systemClock, bus: busA });
   const b = new CachedStore(shared, { ttlSeconds: 60, maxEntries: 100, clock: systemClock, bus: workerBus({ proc: procB }) });
+  // Worker A's event bus, as the server wires it: the relay is its subscriber.
+  const events = new EventBus();
+  events.subscribe(relayToWorkers(busA));
   const customer = makeCustomer();
   const grant = makeGrant({ customerId: customer.id });
   await a.grants.insert(grant);
@@ -177,8 +183,10 @@ test('cluster: a revocation in one worker is applied by the others before it ret
   t.is((await b.customers.findById(customer.id))?.status, 'active');
 
   await a.grants.revoke(grant.id, new Date());
+  await events.publish({ type: 'token.revoked', grantId: grant.id, via: 'admin' });
   t.not((await b.grants.findById(grant.id))?.revokedAt, null, 'worker B forgot the grant');
   await a.customers.upsert({ ...customer, status: 'disabled' });
+  await events.publish({ type: 'customer.upserted', customerId: customer.id, status: 'disabled', via: 'admin' });
   t.is((await b.customers.findById(customer.id))?.status, 'disabled', 'worker B forgot the customer');
 });
 

@@ -1,20 +1,19 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { applyCustomerChanges } from '../../core/customers.js';
-import { introspect } from '../../core/introspect.js';
-import { issueToken } from '../../tokens/issue.js';
-import type { ApiClient, ClientAuthMethod, Customer } from '../../store/types.js';
-import { clientAuthMethods } from '../client-auth.js';
-import { buildClient, ClientRegistrationError, clientMetadata, registrationDeps, registrationResponse } from '../client-registration.js';
-import { introspectionDeps, type AppDeps } from '../deps.js';
-import { InvalidAdminToken, InvalidRequest, NotFound } from '../errors.js';
-import { bearerSecretCheck, jsonBody, type AppMiddleware, type AppState } from '../middleware.js';
+import type { AppServices } from '../../app/services.js';
+import { clientView, customerView, issuedTokenView } from '../../app/views.js';
+import { clientAuthMethods } from '../../clients/client-auth.js';
+import { registrationResponse } from '../../clients/client-registration.js';
+import { ID_PATTERN, ID_RULE } from '../../core/ids.js';
+import type { ClientAuthMethod } from '../../store/types.js';
+import { jsonBody } from '../body.js';
+import type { AppDeps } from '../deps.js';
+import { InvalidAdminToken, InvalidRequest } from '../errors.js';
+import { bearerSecretCheck, type AppMiddleware, type AppState } from '../middleware.js';
 import type { RateLimits } from '../rate-limit.js';
 import { ROUTER_OPTIONS } from '../routing.js';
 
-/** Identifiers from the platform: printable, short, no operators or paths. */
-export const idPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
-const id = z.string().regex(idPattern, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -');
+const id = z.string().regex(ID_PATTERN, ID_RULE);
 
 const newClientBody = z
   .object({
@@ -73,17 +72,11 @@ function adminAuthentication(deps: AppDeps, adminToken: string, limits: RateLimi
   };
 }
 
-/** A client as listed: RFC 7591 metadata, never a secret, hash or sealed secret. */
-export function clientView(client: ApiClient): Record<string, unknown> {
-  return clientMetadata(client);
-}
-
-export function customerView(c: Customer): Record<string, unknown> {
-  return { id: c.id, status: c.status, email: c.email, first_name: c.firstName, last_name: c.lastName, updated_at: c.updatedAt.toISOString() };
-}
-
-/** Admin API: mounted only when ADMIN_TOKEN is set. */
-export function adminRoutes(deps: AppDeps, adminToken: string, limits: RateLimits): Router<AppState> {
+/**
+ * Admin API, mounted only when ADMIN_TOKEN is set: JSON in, one application
+ * service call, JSON out. The rules are the services' (src/app/services.ts).
+ */
+export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: string, limits: RateLimits): Router<AppState> {
   // The guard is the first step of every route below, not a prefix middleware:
   // a request that reaches a handler has passed it, however the path was spelled.
   const guard = adminAuthentication(deps, adminToken, limits);
@@ -93,105 +86,69 @@ export function adminRoutes(deps: AppDeps, adminToken: string, limits: RateLimit
     post: (path: string, ...steps: AppMiddleware[]) => admin.post(path, guard, ...steps),
     put: (path: string, ...steps: AppMiddleware[]) => admin.put(path, guard, ...steps),
   };
-  const { store, clock, config, logger } = deps;
-  const audit = (event: string, fields: Record<string, unknown>) => logger.info({ event, ...fields }, 'audit');
-  const body = jsonBody(config.bodyLimitBytes);
+  const body = jsonBody(deps.config.bodyLimitBytes);
 
   router.post('/clients', body, async (ctx) => {
     const b = parse(newClientBody, ctx.state.json);
-    let registered;
-    try {
-      registered = await buildClient(
-        {
-          name: (b.name ?? b.client_name)!,
-          authMethod: b.token_endpoint_auth_method as ClientAuthMethod | undefined,
-          reasonCodes: b.reason_codes,
-          siteIds: b.site_ids,
-          jwks: b.jwks,
-          jwksUri: b.jwks_uri,
-          introspectionSignedResponseAlg: b.introspection_signed_response_alg,
-        },
-        registrationDeps(config, clock, deps.keys.current.alg),
-      );
-    } catch (error) {
-      // RFC 7591 §3.2.2 has its own codes; this API keeps RFC 6749 invalid_request like its other calls.
-      if (error instanceof ClientRegistrationError) throw new InvalidRequest(error.message);
-      throw error;
-    }
-    const { client, secret } = registered;
-    await store.clients.insert(client);
-    audit('client.created', { client_id: client.id, token_endpoint_auth_method: client.authMethod });
+    // RFC 7591 §3.2.2 has its own codes; this API keeps RFC 6749 invalid_request like its other calls.
+    const { client, secret } = await services.registerClient(
+      {
+        name: (b.name ?? b.client_name)!,
+        authMethod: b.token_endpoint_auth_method as ClientAuthMethod | undefined,
+        reasonCodes: b.reason_codes,
+        siteIds: b.site_ids,
+        jwks: b.jwks,
+        jwksUri: b.jwks_uri,
+        introspectionSignedResponseAlg: b.introspection_signed_response_alg,
+      },
+      'admin',
+    );
     ctx.status = 201;
     // RFC 7591 §3.2.1: a secret is shown once (none for private_key_jwt).
     ctx.body = registrationResponse(client, secret);
   });
 
   router.get('/clients', async (ctx) => {
-    ctx.body = { clients: (await store.clients.list()).map(clientView) };
+    ctx.body = { clients: (await services.listClients()).map(clientView) };
   });
 
   router.get('/clients/:id', async (ctx) => {
-    const client = idPattern.test(ctx.params.id!) ? await store.clients.findById(ctx.params.id!) : null;
-    if (!client) throw new NotFound('no such client');
-    ctx.body = clientView(client);
+    ctx.body = clientView(await services.getClient(ctx.params.id!));
   });
 
   router.put('/customers/:id', body, async (ctx) => {
     const customerId = parse(id, ctx.params.id);
     const b = parse(customerBody, ctx.state.json);
-    const existing = await store.customers.findById(customerId);
-    const customer = applyCustomerChanges(
+    const { customer, created } = await services.upsertCustomer(
       customerId,
-      existing,
       { status: b.status, email: b.email, firstName: b.first_name, lastName: b.last_name },
-      clock.now(),
+      'admin',
     );
-    await store.customers.upsert(customer);
-    audit('customer.upserted', { customer_id: customerId, status: customer.status });
-    ctx.status = existing ? 200 : 201;
+    ctx.status = created ? 201 : 200;
     ctx.body = customerView(customer);
   });
 
   router.get('/customers/:id', async (ctx) => {
-    const customer = idPattern.test(ctx.params.id!) ? await store.customers.findById(ctx.params.id!) : null;
-    if (!customer) throw new NotFound('no such customer');
-    ctx.body = customerView(customer);
+    ctx.body = customerView(await services.getCustomer(ctx.params.id!));
   });
 
   router.post('/customers/:id/revoke-tokens', async (ctx) => {
-    const customerId = parse(id, ctx.params.id);
-    const revoked = await store.grants.revokeByCustomer(customerId, clock.now());
-    audit('customer.tokens_revoked', { customer_id: customerId, revoked });
-    ctx.body = { revoked };
+    ctx.body = { revoked: await services.revokeCustomerTokens(parse(id, ctx.params.id), 'admin') };
   });
 
   router.post('/tokens', body, async (ctx) => {
     const b = parse(newTokenBody, ctx.state.json);
-    const expiresIn = b.expires_in ?? config.defaultTokenTtlSeconds;
-    if (expiresIn > config.maxTokenTtlSeconds) throw new InvalidRequest(`expires_in: must be at most ${config.maxTokenTtlSeconds}`);
-    const customer = await store.customers.findById(b.customer_id);
-    if (!customer) throw new InvalidRequest('customer_id: no such customer');
-    if (customer.status !== 'active') throw new InvalidRequest('customer_id: customer is disabled');
-    const { token, grant } = await issueToken(
-      { customerId: b.customer_id, siteId: b.site_id ?? null, clientId: b.client_id ?? config.defaultTokenClientId, expiresInSeconds: expiresIn, format: b.format ?? 'jwt' },
-      { ...deps, issuer: config.issuer, audience: config.audience },
+    const issued = await services.issueToken(
+      { customerId: b.customer_id, siteId: b.site_id ?? null, clientId: b.client_id, expiresInSeconds: b.expires_in, format: b.format },
+      'admin',
     );
-    audit('token.issued', { jti: grant.id, customer_id: grant.customerId, site_id: grant.siteId, format: grant.format });
     ctx.status = 201;
-    ctx.body = { auth_token: token, token_type: 'Bearer', expires_in: expiresIn, expires_at: grant.expiresAt.toISOString(), jti: grant.id };
+    ctx.body = issuedTokenView(issued);
   });
 
   router.post('/tokens/revoke', body, async (ctx) => {
     const b = parse(revokeBody, ctx.state.json);
-    let grantId: string | undefined;
-    if ('jti' in b) grantId = b.jti;
-    else {
-      const verdict = await introspect(b.auth_token, { siteIds: null }, introspectionDeps(deps));
-      grantId = verdict.active ? verdict.grant.id : verdict.grantId;
-    }
-    const revoked = grantId !== undefined && (await store.grants.revoke(grantId, clock.now()));
-    if (revoked) audit('token.revoked', { jti: grantId, via: 'admin' });
-    ctx.body = { revoked: revoked ? 1 : 0 };
+    ctx.body = { revoked: await services.revokeToken('jti' in b ? { jti: b.jti } : { token: b.auth_token }, 'admin') };
   });
 
   return admin;

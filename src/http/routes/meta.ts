@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { supportedAssertionAlgorithms, supportedAuthMethods } from '../client-auth.js';
+import { supportedAssertionAlgorithms, supportedAuthMethods } from '../../clients/client-auth.js';
 import type { AppDeps } from '../deps.js';
 import type { AppState } from '../middleware.js';
 import { ROUTER_OPTIONS } from '../routing.js';

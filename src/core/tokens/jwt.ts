@@ -1,6 +1,6 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import type { KeyStore } from '../keys/keystore.js';
-import type { Reason } from '../core/reasons.js';
+import type { TokenKeys } from '../ports.js';
+import type { Reason } from '../reasons.js';
 
 /** Compact JWS: three base64url segments. Anything else is not a JWT. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -97,7 +97,7 @@ function knownClaims(payload: JWTPayload | undefined): Partial<AccessTokenClaims
 }
 
 export interface JwtVerifyOptions {
-  keys: KeyStore;
+  keys: TokenKeys;
   issuer: string;
   audience: string;
   clockSkewSeconds: number;

@@ -1,5 +1,3 @@
-import { InvalidClient } from './errors.js';
-
 /** The one description of every failed client authentication. */
 export const CLIENT_AUTH_FAILED = 'client authentication failed';
 
@@ -40,13 +38,15 @@ export type ClientAuthFailureReason =
   | 'client_secret_unreadable';
 
 /**
- * A failed client authentication: always 401 `invalid_client` with the one
- * description (RFC 6749 §5.2, RFC 7523 §3.1), so the answer tells a caller
- * neither whether the client id exists, nor which method it registered, nor
- * what was wrong. `reason`, `clientId` (set only for a registered client) and
- * `detail` go to one server-side log line.
+ * A failed client authentication. Every one is answered alike: the HTTP
+ * layer renders it as 401 `invalid_client` with the one description
+ * (RFC 6749 §5.2, RFC 7523 §3.1), so the answer tells a caller neither
+ * whether the client id exists, nor which method it registered, nor what was
+ * wrong. `reason`, `clientId` (set only for a registered client) and `detail`
+ * go to one server-side log line.
  */
-export class ClientAuthFailure extends InvalidClient {
+export class ClientAuthFailure extends Error {
+  override readonly name = 'ClientAuthFailure';
   constructor(
     readonly reason: ClientAuthFailureReason,
     readonly clientId?: string,

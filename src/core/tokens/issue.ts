@@ -1,8 +1,8 @@
 import { SignJWT } from 'jose';
-import type { KeyStore } from '../keys/keystore.js';
-import type { Clock } from '../core/clock.js';
-import { toNumericDate } from '../core/clock.js';
-import type { Grant, Store, TokenFormat } from '../store/types.js';
+import type { TokenKeys } from '../ports.js';
+import type { Clock } from '../clock.js';
+import { toNumericDate } from '../clock.js';
+import type { Grant, Store, TokenFormat } from '../../store/types.js';
 import { generateOpaqueToken, hashToken, randomId } from './opaque.js';
 
 export interface IssueRequest {
@@ -19,7 +19,7 @@ export interface IssuedToken {
 }
 
 export interface IssueDeps {
-  keys: KeyStore;
+  keys: TokenKeys;
   store: Store;
   clock: Clock;
   issuer: string;

@@ -1,9 +1,10 @@
 import { importJWK, type JWK } from 'jose';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
+import { InvalidInput } from '../core/errors.js';
 import { sealClientSecret } from '../keys/client-secret-box.js';
 import type { ApiClient, ClientAuthMethod, ClientJwks } from '../store/types.js';
-import { randomId } from '../tokens/opaque.js';
+import { randomId } from '../core/tokens/opaque.js';
 import { ASSERTION_ALGORITHMS, hashClientSecret } from './client-auth.js';
 import { hostClass } from './public-address.js';
 
@@ -42,13 +43,10 @@ export function registrationDeps(
 }
 
 /** Invalid metadata; `field` is the RFC 7591 name. Messages never repeat a submitted value. */
-export class ClientRegistrationError extends Error {
+export class ClientRegistrationError extends InvalidInput {
   override readonly name = 'ClientRegistrationError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+  constructor(field: string, problem: string) {
+    super(field, problem);
   }
 }
 

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { ExpiringLru } from '../cache/lru.js';
+import { ExpiringLru } from '../../lib/lru.js';
 import { verifyAccessToken, type JwtCheck, type JwtVerifyOptions } from './jwt.js';
 
 type Verified = Extract<JwtCheck, { ok: true }>;

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestLogPolicy } from '../config/index.js';
+import type { Logger } from '../log.js';
+import { UNMATCHED_ROUTE } from '../metrics.js';
+import type { AppMiddleware } from './middleware.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Request id (honours a well-formed `X-Request-Id`) and one access log line
+ * per request. The line holds the route path, never the query string or body.
+ */
+export function requestLog(logger: Logger, policy: RequestLogPolicy = 'all'): AppMiddleware {
+  return async (ctx, next) => {
+    ctx.state.requestId = requestIdOf(ctx.get('X-Request-Id'));
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      logRequest(logger, {
+        requestId: ctx.state.requestId,
+        method: ctx.method,
+        // The template, never the raw path: a token put in a URL must not reach the log.
+        route: ctx.state.route ?? UNMATCHED_ROUTE,
+        status: ctx.status,
+        started,
+        clientId: ctx.state.client?.id,
+        reason: ctx.state.reason,
+      }, policy);
+    }
+  };
+}
+
+/** The request's own id when it sent a well-formed `X-Request-Id`, else a new one. */
+export function requestIdOf(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** What the access log line of one request says. */
+export interface RequestLogLine {
+  requestId: string;
+  method: string;
+  /** The route template, never the raw path or query. */
+  route: string;
+  status: number;
+  /** `process.hrtime.bigint()` when the request arrived. */
+  started: bigint;
+  clientId: string | undefined;
+  reason: string | undefined;
+}
+
+/** Writes the line unless `LOG_REQUESTS` leaves it out (`errors`: only answers of 400 and above). */
+export function logRequest(logger: Logger, line: RequestLogLine, policy: RequestLogPolicy = 'all'): void {
+  if (policy === 'none' || (policy === 'errors' && line.status < 400)) return;
+  logger.info(
+    {
+      req_id: line.requestId,
+      method: line.method,
+      route: line.route,
+      status: line.status,
+      ms: Number(process.hrtime.bigint() - line.started) / 1e6,
+      client_id: line.clientId,
+      reason: line.reason,
+    },
+    'request',
+  );
+}
+

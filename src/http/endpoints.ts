@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import type { AppServices } from '../app/services.js';
+import { toNumericDate, type Clock } from '../core/clock.js';
+import type { Verdict } from '../core/introspect.js';
+import { describeReason } from '../core/reasons.js';
+import type { ApiClient } from '../store/types.js';
+import { readForm, readJson } from './body.js';
+import { presentedCredentials, presentedFormCredentials } from './credentials.js';
+import { InvalidRequest } from './errors.js';
+import type { ClientEndpoint } from './pipeline.js';
+import { JSON_MEDIA_TYPE, renderIntrospectionResponse, type SignedResponseDeps } from './signed-response.js';
+
+/**
+ * What each client-authenticated endpoint does once the pipeline
+ * (pipeline.ts) has authenticated and charged its caller: read its
+ * parameters, call one application service, render the answer.
+ */
+
+/** RFC 7662 §2.1 and RFC 7009 §2.1: `token` is REQUIRED. */
+export function requiredToken(params: Map<string, string>): string {
+  const token = params.get('token');
+  if (token === undefined || token === '') throw new InvalidRequest('parameter token is required');
+  return token;
+}
+
+/** RFC 7662 §2.2 member set; reasons only for clients registered to see them. */
+export function introspectionResponse(verdict: Verdict, client: ApiClient): Record<string, unknown> {
+  if (!verdict.active) return client.reasonCodes ? { active: false, reason: verdict.reason } : { active: false };
+  const t = verdict.token;
+  return {
+    active: true,
+    sub: t.sub,
+    client_id: t.clientId,
+    token_type: 'Bearer',
+    exp: t.exp,
+    iat: t.iat,
+    ...(t.nbf !== undefined ? { nbf: t.nbf } : {}),
+    iss: t.iss,
+    aud: t.aud,
+    jti: t.jti,
+    site_id: t.siteId,
+  };
+}
+
+/** The platform's validation answer: RFC 3339 times and a human message. */
+export function validationResponse(verdict: Verdict, client: ApiClient, now: Date): Record<string, unknown> {
+  const nowSeconds = toNumericDate(now);
+  const timing = (exp: number) => ({ expires_at: new Date(exp * 1000).toISOString(), expires_in: exp - nowSeconds });
+  if (verdict.active) {
+    const t = verdict.token;
+    return { valid: true, reason: null, customer_id: t.sub, site_id: t.siteId, ...timing(t.exp) };
+  }
+  if (!client.reasonCodes) return { valid: false };
+  return {
+    valid: false,
+    reason: verdict.reason,
+    message: describeReason(verdict.reason, { exp: verdict.exp, nbf: verdict.nbf, now: nowSeconds }),
+    ...(verdict.exp !== undefined ? timing(verdict.exp) : {}),
+  };
+}
+
+export const validationBody = z.object({
+  auth_token: z.string({ error: 'auth_token must be a string' }).optional(),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+  client_assertion: z.string().optional(),
+  client_assertion_type: z.string().optional(),
+});
+type ValidationBody = z.infer<typeof validationBody>;
+
+const formParameters = (req: Parameters<typeof readForm>[0], querystring: string, limit: number) => readForm(req, querystring, limit);
+
+/** RFC 7662: `POST /introspect`. */
+export function introspectionEndpoint(services: AppServices, signing: SignedResponseDeps): ClientEndpoint<Map<string, string>> {
+  return {
+    name: 'introspect',
+    verdictLabel: 'introspect',
+    read: formParameters,
+    credentials: presentedFormCredentials,
+    async act(params, client, x) {
+      const verdict = await services.introspect(requiredToken(params), client);
+      x.reason = verdict.active ? 'active' : verdict.reason;
+      // RFC 9701 §4: the answer is JSON or a signed JWT, chosen by Accept.
+      x.headers.Vary = 'Accept';
+      return renderIntrospectionResponse(x.req, introspectionResponse(verdict, client), client, signing);
+    },
+  };
+}
+
+/**
+ * RFC 7009: `POST /revoke`. 200 for unknown tokens and for tokens of sites
+ * the caller may not see (§2.2), so the answer tells nothing about them;
+ * 400 for a live token issued to another client (§2.1).
+ */
+export function revocationEndpoint(services: AppServices): ClientEndpoint<Map<string, string>> {
+  return {
+    name: 'revoke',
+    read: formParameters,
+    credentials: presentedFormCredentials,
+    async act(params, client) {
+      await services.revokeAsClient(requiredToken(params), client);
+      return { contentType: 'text/plain; charset=utf-8', body: '' };
+    },
+  };
+}
+
+/** The platform's JSON validation endpoint, for API clients that are not OAuth-aware. */
+export function validationEndpoint(services: AppServices, clock: Clock): ClientEndpoint<ValidationBody> {
+  return {
+    name: 'validate',
+    verdictLabel: 'validate',
+    async read(req, querystring, limit) {
+      const parsed = validationBody.safeParse(await readJson(req, querystring, limit));
+      if (!parsed.success) throw new InvalidRequest(parsed.error.issues[0]?.message ?? 'invalid body');
+      return parsed.data;
+    },
+    credentials: presentedCredentials,
+    async act(body, client, x) {
+      if (body.auth_token === undefined || body.auth_token === '') throw new InvalidRequest('auth_token is required');
+      const verdict = await services.introspect(body.auth_token, client);
+      x.reason = verdict.active ? 'active' : verdict.reason;
+      return { contentType: JSON_MEDIA_TYPE, body: JSON.stringify(validationResponse(verdict, client, clock.now())) };
+    },
+  };
+}

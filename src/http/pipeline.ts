@@ -1,0 +1,139 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AppServices } from '../app/services.js';
+import type { PresentedCredentials } from '../clients/client-auth.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { ApiClient } from '../store/types.js';
+import { logRequest, requestIdOf } from './access-log.js';
+import { asInvalidClient, errorBody, OAuthError, toOAuthError } from './errors.js';
+import { NO_STORE_HEADERS } from './middleware.js';
+import type { RateLimits } from './rate-limit.js';
+import { CLIENT_ENDPOINTS, type ClientEndpointName } from './route-table.js';
+import { JSON_MEDIA_TYPE } from './signed-response.js';
+
+/** What one request has gathered on its way through the pipeline, for its answer and its log line. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly requestId: string;
+  readonly ip: string;
+  /** Headers of the answer, whatever its status. */
+  readonly headers: OutgoingHttpHeaders;
+  client?: ApiClient;
+  /** The verdict's reason (`active` or a reason code), for the log line and the metrics. */
+  reason?: string;
+}
+
+/** An endpoint's answer to an authenticated, charged request. */
+export interface Answer {
+  status?: number;
+  contentType: string;
+  body: string;
+}
+
+/**
+ * One client-authenticated endpoint: what differs between `/introspect`,
+ * `/revoke` and `/api/v1/auth/token/validate`. Everything else (the order
+ * of the steps, the limits, errors, headers, log line and metrics) is the
+ * pipeline's, written once below.
+ */
+export interface ClientEndpoint<P> {
+  name: ClientEndpointName;
+  /** Reads and shape-checks the parameters (form or JSON body). */
+  read(req: IncomingMessage, querystring: string, limitBytes: number): Promise<P>;
+  /** The client credentials the request presents (RFC 6749 §2.3, RFC 7523 §2.2). */
+  credentials(authorization: string | undefined, params: P): PresentedCredentials;
+  /** The endpoint's own work, for an authenticated caller within its budget. */
+  act(params: P, client: ApiClient, x: Exchange): Promise<Answer>;
+  /** Counted in `introspection_results_total` under this endpoint label. */
+  verdictLabel?: 'introspect' | 'validate';
+}
+
+export interface PipelineDeps {
+  services: AppServices;
+  limits: RateLimits;
+  config: Pick<Config, 'issuer' | 'bodyLimitBytes' | 'logRequests'>;
+  logger: Logger;
+  metrics: Metrics;
+  clientAddress: (req: IncomingMessage) => string;
+}
+
+/**
+ * The request pipeline of the client-authenticated endpoints, on node:http
+ * directly: these are what gateways call on every request they pass, and
+ * Koa's context objects, router matching and middleware chain cost more per
+ * request than the whole decision with warm caches.
+ *
+ * The steps, in order (as oidc-provider's introspection action lists them):
+ *  1. request id (a well-formed `X-Request-Id`, else a new one);
+ *  2. the caller's address (one rule: client-address.ts);
+ *  3. the method: POST (RFC 7662 §2.1, RFC 7009 §2.1); OPTIONS lists it;
+ *  4. the parameters: the endpoint's body, within the size limit, never in
+ *     the URL, no parameter repeated;
+ *  5. client authentication, as one attempt under the failed-login limit
+ *     of the address;
+ *  6. the client's request budget (429 beyond it; RateLimit fields);
+ *  7. the endpoint's action, through the application services;
+ *  8. the answer: the endpoint's, or RFC 6749 §5.2 error JSON; never cached;
+ *  9. one access log line and the metrics, whatever happened.
+ */
+export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { services, limits, config, logger, metrics, clientAddress } = deps;
+  const route = CLIENT_ENDPOINTS[endpoint.name];
+  // A client assertion may name the endpoint as its audience (OIDC Core §9): the route, however the path was spelled.
+  const endpointUrl = `${config.issuer}${route}`;
+
+  /** Steps 4 to 7. */
+  async function answer(x: Exchange): Promise<Answer> {
+    const url = x.req.url ?? '';
+    const q = url.indexOf('?');
+    const params = await endpoint.read(x.req, q < 0 ? '' : url.slice(q + 1), config.bodyLimitBytes);
+    // A failed authentication must reach the limiter as the 401 it is answered with, so that it counts.
+    const client = (x.client = await limits.attempt(x.ip, x.requestId, () =>
+      services.authenticateClient(endpoint.credentials(x.req.headers.authorization || undefined, params), endpointUrl, x.requestId).catch(asInvalidClient),
+    ));
+    Object.assign(x.headers, await limits.charge(client.id, x.ip, x.requestId));
+    return endpoint.act(params, client, x);
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const method = req.method ?? 'GET';
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    const headers: OutgoingHttpHeaders = { 'X-Request-Id': requestId, ...NO_STORE_HEADERS };
+    let x: Exchange | undefined;
+    let result: Answer;
+    try {
+      x = { req, requestId, ip: clientAddress(req), headers };
+      if (method === 'POST') result = await answer(x);
+      else {
+        // As the routers' allowedMethods: OPTIONS lists the method, anything else is 405.
+        headers.Allow = 'POST';
+        if (method !== 'OPTIONS') throw new OAuthError('invalid_request', 'method not allowed on this endpoint', 405);
+        result = { contentType: 'text/plain; charset=utf-8', body: '' };
+      }
+    } catch (caught) {
+      const error = toOAuthError(caught, logger, requestId);
+      Object.assign(headers, error.headers);
+      result = { status: error.status, contentType: JSON_MEDIA_TYPE, body: JSON.stringify(errorBody(error)) };
+    }
+    const status = result.status ?? 200;
+    headers['Content-Type'] = result.contentType;
+    headers['Content-Length'] = Buffer.byteLength(result.body);
+    res.writeHead(status, headers);
+    res.end(result.body);
+    const client = x?.client;
+    const reason = x?.reason;
+    logRequest(logger, { requestId, method, route, status, started, clientId: client?.id, reason }, config.logRequests);
+    metrics.httpRequest(route, method, status, Number(process.hrtime.bigint() - started) / 1e9);
+    if (endpoint.verdictLabel && reason && client) metrics.introspectionResult(endpoint.verdictLabel, reason, client.id);
+  }
+
+  return (req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      // Only a failure to write the answer can land here (the socket is gone).
+      logger.warn({ err_name: (error as Error)?.name, route }, 'answer not written');
+      if (!res.headersSent) res.destroy();
+    });
+  };
+}
