@@ -59,6 +59,8 @@ export interface TestServer {
   /** The loopback port, for requests sent as raw bytes (test/helpers/raw-http.ts). */
   port: number;
   admin: AdminHelpers;
+  /** The routes the app serves (`METHOD /path/:param`). */
+  routes: () => string[];
   close: () => Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export async function startTestServer(store: Store, options: TestServerOptions =
     request,
     port: (server.address() as AddressInfo).port,
     admin,
+    routes: () => app.routes(),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
