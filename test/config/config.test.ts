@@ -27,11 +27,11 @@ test('the documented file form (config/example.json) loads, and the environment 
 test('a wrong setting is one line naming it', (t) => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ PORT: '70000' }, /^PORT: must be at most 65535$/],
-    [{ PORT: 'abc' }, /^PORT: /],
+    [{ PORT: 'abc' }, /^PORT: must be a whole number from 0 to 65535$/],
+    [{ SIGNING_ALG: 'none' }, /^SIGNING_ALG: must be one of ES256, EdDSA, RS256, PS256$/],
     [{ ISSUER: 'ftp://x' }, /^ISSUER: must be an http\(s\) URL$/],
     [{ MONGODB_URI: 'postgres://x' }, /^MONGODB_URI: /],
     [{ ADMIN_TOKEN: 'short' }, /^ADMIN_TOKEN: must be at least 32 characters/],
-    [{ SIGNING_ALG: 'none' }, /^SIGNING_ALG: /],
     [{ MONGODB_LOOKUPS: 'sometimes' }, /^MONGODB_LOOKUPS: /],
     [{ DEFAULT_TOKEN_TTL_SECONDS: '100', MAX_TOKEN_TTL_SECONDS: '10' }, /^DEFAULT_TOKEN_TTL_SECONDS: must not exceed MAX_TOKEN_TTL_SECONDS$/],
   ];
