@@ -4,10 +4,8 @@ import {
   type Collection,
   type Db,
   type CommandStartedEvent,
-  type Document,
-  type Filter,
 } from 'mongodb';
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { Logger } from '../log.js';
 import {
   DuplicateKeyError,
@@ -36,7 +34,9 @@ import {
   type GrantDocument,
   type ReplayDocument,
 } from './mongo/documents.js';
-import { describe, toStoreError } from './mongo/errors.js';
+import { describe } from './mongo/errors.js';
+import { batchedLookup, lookup, MAX_LOOKUP_BATCH, type LookupMode, type LookupRunner } from './mongo/lookups.js';
+import { runBounded, type Runner } from './mongo/runner.js';
 
 export {
   clientFromDocument,
@@ -51,6 +51,7 @@ export {
   type ReplayDocument,
 } from './mongo/documents.js';
 export { toStoreError } from './mongo/errors.js';
+export { MAX_LOOKUP_BATCH, type LookupMode } from './mongo/lookups.js';
 
 /** How expired grants (and used assertion ids) are removed once their retention has passed. */
 export type ExpiryMode = 'ttl-index' | 'sweeper';
@@ -84,20 +85,10 @@ export interface MongoStoreOptions {
   onCommandStarted?: (event: CommandStartedEvent) => void;
 }
 
-/**
- * `batched`: lookups made together share one `find` with `$in` (see
- * `batchedLookup`). `single`: one `findOne` each, for servers that evaluate
- * `$in` by reading the whole collection (FerretDB 1.x), where one batched
- * query costs more than many single ones.
- */
-export type LookupMode = 'batched' | 'single';
-
 export const DEFAULT_TIMEOUT_MS = 2000;
 export const DEFAULT_GRANT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 export const DEFAULT_DB_NAME = 'open_login';
-/** The most keys one batched lookup sends in its `$in`. */
-export const MAX_LOOKUP_BATCH = 100;
 
 const INDEX_TOKEN_HASH_UNIQUE = 'grants_token_hash_unique';
 const INDEX_TOKEN_HASH_PLAIN = 'grants_token_hash';
@@ -123,67 +114,13 @@ export function databaseFromUri(uri: string): string | null {
 // ---------------------------------------------------------------------------
 // Adapter
 
-interface Runner {
-  run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
-  /** Called with each batched lookup's operation and number of distinct keys. */
-  batchSent(operation: string, keys: number): void;
-  readonly maxTimeMS: number;
-  readonly logger: Logger;
-  /** The lookup mode in force (it is settled by `init()`). */
-  lookups(): LookupMode;
-}
-
-/** One lookup by one field: batched with others, or alone. */
-async function lookup<D extends Document>(
-  batch: DataLoader<string, D | null>,
-  collection: Collection<D>,
-  field: '_id' | 'token_hash',
-  operation: string,
-  runner: Runner,
-  key: string,
-): Promise<D | null> {
-  if (runner.lookups() === 'batched') return batch.load(key);
-  const filter = { [field]: key } as Filter<D>;
-  return (await runner.run(operation, () => collection.findOne(filter, { maxTimeMS: runner.maxTimeMS }))) as D | null;
-}
-
-/**
- * Lookups by one field, gathered: every lookup made while one turn of the
- * event loop runs (the requests whose bytes arrived together) goes to MongoDB
- * as one `find` with `$in`, dispatched before the loop waits for I/O again
- * (`setImmediate`). Under concurrent load each round trip, and the driver's
- * fixed cost per operation, then serves many requests; a lone request waits
- * for nothing. A failed or late batch fails every lookup in it, each with
- * the store error (503 at the edge); nothing is cached here.
- */
-function batchedLookup<D extends Document>(
-  collection: Collection<D>,
-  field: '_id' | 'token_hash',
-  operation: string,
-  runner: Runner,
-): DataLoader<string, D | null> {
-  return new DataLoader<string, D | null>(
-    async (keys) => {
-      const distinct = [...new Set(keys)];
-      runner.batchSent(operation, distinct.length);
-      const filter = { [field]: { $in: distinct } } as Filter<D>;
-      const docs = (await runner.run(operation, () => collection.find(filter, { maxTimeMS: runner.maxTimeMS }).toArray())) as D[];
-      const byKey = new Map<unknown, D>();
-      // Were a value ever held twice, the first found answers, as findOne would.
-      for (const doc of docs) if (!byKey.has(doc[field])) byKey.set(doc[field], doc);
-      return keys.map((key) => byKey.get(key) ?? null);
-    },
-    { cache: false, maxBatchSize: MAX_LOOKUP_BATCH, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
-  );
-}
-
 class MongoGrantStore implements GrantStore {
   private readonly byId: DataLoader<string, GrantDocument | null>;
   private readonly byTokenHash: DataLoader<string, GrantDocument | null>;
 
   constructor(
     private readonly collection: Collection<GrantDocument>,
-    private readonly runner: Runner,
+    private readonly runner: LookupRunner,
     private readonly uniqueness: () => TokenHashUniqueness,
   ) {
     this.byId = batchedLookup(collection, '_id', 'grants.findById', runner);
@@ -263,7 +200,7 @@ class MongoCustomerStore implements CustomerStore {
 
   constructor(
     private readonly collection: Collection<CustomerDocument>,
-    private readonly runner: Runner,
+    private readonly runner: LookupRunner,
   ) {
     this.byId = batchedLookup(collection, '_id', 'customers.findById', runner);
   }
@@ -291,7 +228,7 @@ class MongoClientStore implements ClientStore {
 
   constructor(
     private readonly collection: Collection<ClientDocument>,
-    private readonly runner: Runner,
+    private readonly runner: LookupRunner,
   ) {
     this.byId = batchedLookup(collection, '_id', 'clients.findById', runner);
   }
@@ -412,8 +349,8 @@ export class MongoStore implements Store {
     this.lookupChoice = options.lookups ?? 'auto';
     this.db = this.client.db(this.dbName);
 
-    const runner: Runner = {
-      run: (operation, fn) => this.run(operation, fn, this.deadlineMs),
+    const runner: LookupRunner = {
+      run: (operation, fn) => runBounded(operation, fn, this.deadlineMs),
       maxTimeMS: this.timeoutMs,
       logger: this.logger,
       lookups: () => this.lookupMode,
@@ -440,8 +377,8 @@ export class MongoStore implements Store {
   }
 
   async init(): Promise<void> {
-    await this.run('connect', () => this.client.connect(), INIT_DEADLINE_MS);
-    const info = await this.run(
+    await runBounded('connect', () => this.client.connect(), INIT_DEADLINE_MS);
+    const info = await runBounded(
       'buildInfo',
       () => this.client.db('admin').command({ buildInfo: 1 }),
       this.deadlineMs,
@@ -454,7 +391,7 @@ export class MongoStore implements Store {
     );
 
     const grants = this.db.collection<GrantDocument>('grants');
-    await this.run('createIndex grants.customer_id', () =>
+    await runBounded('createIndex grants.customer_id', () =>
       grants.createIndex({ customer_id: 1 }, { name: INDEX_CUSTOMER_ID }), INIT_DEADLINE_MS);
     await this.ensureTokenHashIndex(grants, ferretdbVersion !== null);
     await this.ensureExpiry(grants, ferretdbVersion !== null);
@@ -476,7 +413,7 @@ export class MongoStore implements Store {
       return;
     }
     try {
-      const plan = await this.run(
+      const plan = await runBounded(
         'explain grants.find $in',
         () =>
           this.db.command({
@@ -513,7 +450,7 @@ export class MongoStore implements Store {
   private async ensureTokenHashIndex(grants: Collection<GrantDocument>, ferretdb: boolean): Promise<void> {
     if (!ferretdb) {
       try {
-        await this.run(
+        await runBounded(
           'createIndex grants.token_hash',
           () =>
             grants.createIndex(
@@ -532,7 +469,7 @@ export class MongoStore implements Store {
         );
       }
     }
-    await this.run(
+    await runBounded(
       'createIndex grants.token_hash',
       () => grants.createIndex({ token_hash: 1 }, { name: INDEX_TOKEN_HASH_PLAIN }),
       INIT_DEADLINE_MS,
@@ -570,7 +507,7 @@ export class MongoStore implements Store {
   private async ensureTtlIndex(collection: Collection<GrantDocument> | Collection<ReplayDocument>, name: string, expireAfterSeconds: number): Promise<void> {
     const collectionName = collection.collectionName;
     try {
-      await this.run(
+      await runBounded(
         `createIndex ${collectionName}.expires_at`,
         () => collection.createIndex({ expires_at: 1 }, { name, expireAfterSeconds }),
         INIT_DEADLINE_MS,
@@ -580,7 +517,7 @@ export class MongoStore implements Store {
       // another retention, so change it in place.
       const cause = err instanceof StoreUnavailableError ? null : err;
       if (cause instanceof MongoServerError && (cause.code === 85 || cause.code === 86)) {
-        await this.run(
+        await runBounded(
           `collMod ${collectionName}.expires_at`,
           () =>
             this.db.command({
@@ -622,7 +559,7 @@ export class MongoStore implements Store {
 
   async ping(): Promise<void> {
     try {
-      await this.run(
+      await runBounded(
         'ping',
         () => this.client.db('admin').command({ ping: 1 }),
         this.deadlineMs,
@@ -640,22 +577,5 @@ export class MongoStore implements Store {
     }
     await this.sweeping;
     await this.client.close();
-  }
-
-  private async run<T>(operation: string, fn: () => Promise<T>, deadlineMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new StoreUnavailableError(`MongoDB did not answer within ${deadlineMs} ms (${operation})`)),
-        deadlineMs,
-      );
-    });
-    try {
-      return await Promise.race([fn(), deadline]);
-    } catch (err) {
-      throw toStoreError(err, operation);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
