@@ -37,6 +37,7 @@ import {
 import { describe } from './mongo/errors.js';
 import { batchedLookup, lookup, MAX_LOOKUP_BATCH, type LookupMode, type LookupRunner } from './mongo/lookups.js';
 import { runBounded, type Runner } from './mongo/runner.js';
+import { ExpirySweeper } from './mongo/sweeper.js';
 
 export {
   clientFromDocument,
@@ -321,11 +322,10 @@ export class MongoStore implements Store {
   private readonly deadlineMs: number;
   private readonly retentionSeconds: number;
   private readonly sweepIntervalMs: number;
+  private readonly sweeper: ExpirySweeper;
   private mode: ExpiryMode | null = null;
   // Until init has proven a unique index exists, check before each insert.
   private uniqueness: TokenHashUniqueness = 'app-check';
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
   private readonly lookupChoice: LookupMode | 'auto';
   // One by one until init has asked the server how it answers `$in`.
   private lookupMode: LookupMode = 'single';
@@ -360,6 +360,14 @@ export class MongoStore implements Store {
     this.customers = new MongoCustomerStore(this.db.collection<CustomerDocument>('customers'), runner);
     this.clients = new MongoClientStore(this.db.collection<ClientDocument>('clients'), runner);
     this.replays = new MongoReplayStore(this.db.collection<ReplayDocument>(REPLAYS_COLLECTION), runner);
+    this.sweeper = new ExpirySweeper({
+      grants: this.grants,
+      replays: this.replays,
+      retentionSeconds: this.retentionSeconds,
+      intervalMs: this.sweepIntervalMs,
+      logger: this.logger,
+      store: this.kind,
+    });
   }
 
   /** How expired grants are removed; null until `init()` has run. */
@@ -534,27 +542,7 @@ export class MongoStore implements Store {
 
   private startSweeper(): void {
     this.mode = 'sweeper';
-    if (this.sweepTimer) return;
-    this.sweepTimer = setInterval(() => this.sweepOnce(), this.sweepIntervalMs);
-    this.sweepTimer.unref();
-    this.sweepOnce();
-  }
-
-  /** One pass of the sweeper: grants past their retention, and used assertion ids past their expiry. */
-  private sweepOnce(): void {
-    if (this.sweeping) return;
-    const now = Date.now();
-    const before = new Date(now - this.retentionSeconds * 1000);
-    this.sweeping = Promise.all([this.grants.deleteExpired(before), this.replays.deleteExpired(new Date(now))])
-      .then(([deleted, deletedJtis]) => {
-        if (deleted > 0 || deletedJtis > 0) this.logger.debug({ store: this.kind, deleted, deleted_jtis: deletedJtis }, 'swept expired grants');
-      })
-      .catch((err: unknown) => {
-        this.logger.warn({ store: this.kind, error: describe(err) }, 'sweeping expired grants failed');
-      })
-      .finally(() => {
-        this.sweeping = null;
-      });
+    this.sweeper.start();
   }
 
   async ping(): Promise<void> {
@@ -571,11 +559,7 @@ export class MongoStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.sweepTimer) {
-      clearInterval(this.sweepTimer);
-      this.sweepTimer = null;
-    }
-    await this.sweeping;
+    await this.sweeper.stop();
     await this.client.close();
   }
 }
