@@ -1,11 +1,5 @@
-import {
-  MongoClient,
-  MongoServerError,
-  type Collection,
-  type Db,
-  type CommandStartedEvent,
-} from 'mongodb';
 import type DataLoader from 'dataloader';
+import { MongoClient, type Collection, type CommandStartedEvent, type Db } from 'mongodb';
 import type { Logger } from '../log.js';
 import {
   DuplicateKeyError,
@@ -19,6 +13,16 @@ import {
   type ReplayStore,
   type Store,
 } from './types.js';
+import {
+  chooseLookups,
+  connect,
+  ensureCustomerIdIndex,
+  ensureExpiry,
+  ensureTokenHashIndex,
+  type BootstrapContext,
+  type ExpiryMode,
+  type TokenHashUniqueness,
+} from './mongo/bootstrap.js';
 import {
   clientFromDocument,
   clientToDocument,
@@ -34,11 +38,12 @@ import {
   type GrantDocument,
   type ReplayDocument,
 } from './mongo/documents.js';
-import { describe } from './mongo/errors.js';
-import { batchedLookup, lookup, MAX_LOOKUP_BATCH, type LookupMode, type LookupRunner } from './mongo/lookups.js';
+import { batchedLookup, lookup, type LookupMode, type LookupRunner } from './mongo/lookups.js';
 import { runBounded, type Runner } from './mongo/runner.js';
 import { ExpirySweeper } from './mongo/sweeper.js';
 
+// The adapter's parts live in ./mongo/; what callers and tests import stays importable from here.
+export type { ExpiryMode, TokenHashUniqueness } from './mongo/bootstrap.js';
 export {
   clientFromDocument,
   clientToDocument,
@@ -53,15 +58,6 @@ export {
 } from './mongo/documents.js';
 export { toStoreError } from './mongo/errors.js';
 export { MAX_LOOKUP_BATCH, type LookupMode } from './mongo/lookups.js';
-
-/** How expired grants (and used assertion ids) are removed once their retention has passed. */
-export type ExpiryMode = 'ttl-index' | 'sweeper';
-
-/**
- * How opaque token hashes are kept unique: a partial unique index where the
- * server supports one, otherwise a plain index plus a lookup before insert.
- */
-export type TokenHashUniqueness = 'unique-index' | 'app-check';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -90,15 +86,6 @@ export const DEFAULT_TIMEOUT_MS = 2000;
 export const DEFAULT_GRANT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 export const DEFAULT_DB_NAME = 'open_login';
-
-const INDEX_TOKEN_HASH_UNIQUE = 'grants_token_hash_unique';
-const INDEX_TOKEN_HASH_PLAIN = 'grants_token_hash';
-const INDEX_CUSTOMER_ID = 'grants_customer_id';
-const INDEX_EXPIRES_AT_TTL = 'grants_expires_at_ttl';
-const INDEX_REPLAYS_EXPIRES_AT_TTL = 'used_jtis_expires_at_ttl';
-
-/** Index builds on an existing collection can legitimately take longer than a request. */
-const INIT_DEADLINE_MS = 30_000;
 
 /** The database named in a MongoDB connection string, if any. */
 export function databaseFromUri(uri: string): string | null {
@@ -384,165 +371,27 @@ export class MongoStore implements Store {
     return this.lookupMode;
   }
 
+  /** Connects, creates the indexes, and settles expiryMode, tokenHashUniqueness and lookups for this server. */
   async init(): Promise<void> {
-    await runBounded('connect', () => this.client.connect(), INIT_DEADLINE_MS);
-    const info = await runBounded(
-      'buildInfo',
-      () => this.client.db('admin').command({ buildInfo: 1 }),
-      this.deadlineMs,
-    );
-    const ferretdbVersion = typeof info.ferretdbVersion === 'string' ? info.ferretdbVersion : null;
-    const version = typeof info.version === 'string' ? info.version : 'unknown';
-    this.logger.info(
-      { store: this.kind, db: this.dbName, serverVersion: version, ferretdbVersion },
-      'connected to MongoDB',
-    );
-
+    const ctx: BootstrapContext = {
+      client: this.client,
+      db: this.db,
+      logger: this.logger,
+      store: this.kind,
+      deadlineMs: this.deadlineMs,
+      run: runBounded,
+    };
+    const { ferretdb } = await connect(ctx, this.dbName);
     const grants = this.db.collection<GrantDocument>('grants');
-    await runBounded('createIndex grants.customer_id', () =>
-      grants.createIndex({ customer_id: 1 }, { name: INDEX_CUSTOMER_ID }), INIT_DEADLINE_MS);
-    await this.ensureTokenHashIndex(grants, ferretdbVersion !== null);
-    await this.ensureExpiry(grants, ferretdbVersion !== null);
-    await this.chooseLookups();
-  }
-
-  /**
-   * Batched lookups pay only where the server answers `$in` from its indexes.
-   * The query plan says: FerretDB marks a filter it cannot hand to its
-   * backend with `filterPushdown: false` (it then reads every document: 350 ms
-   * among 5,000 grants, fifty times a single lookup), MongoDB plans an index
-   * scan.
-   */
-  private async chooseLookups(): Promise<void> {
-    const fields = { store: this.kind };
-    if (this.lookupChoice !== 'auto') {
-      this.lookupMode = this.lookupChoice;
-      this.logger.info({ ...fields, lookups: this.lookupMode }, 'lookup mode set by configuration');
-      return;
-    }
-    try {
-      const plan = await runBounded(
-        'explain grants.find $in',
-        () =>
-          this.db.command({
-            explain: { find: 'grants', filter: { _id: { $in: ['lookup-probe-1', 'lookup-probe-2'] } } },
-            verbosity: 'queryPlanner',
-          }),
-        INIT_DEADLINE_MS,
-      );
-      this.lookupMode = plan.filterPushdown === false ? 'single' : 'batched';
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) throw err;
-      this.lookupMode = 'single';
-      this.logger.warn({ ...fields, error: describe(err) }, 'could not read the query plan of $in; lookups go one by one');
-      return;
-    }
-    if (this.lookupMode === 'batched') {
-      this.logger.info({ ...fields, lookups: 'batched', maxBatch: MAX_LOOKUP_BATCH }, 'concurrent lookups by id and token hash share one $in query');
-    } else {
-      this.logger.info(
-        { ...fields, lookups: 'single' },
-        'this server evaluates $in without its indexes (FerretDB); lookups by id and token hash go one by one',
-      );
-    }
-  }
-
-  /**
-   * Real MongoDB: a unique index over string hashes only, so the many JWT
-   * grants with a null hash do not collide. FerretDB 1.x rejects
-   * partialFilterExpression and silently ignores `sparse`, and its unique
-   * index treats explicit nulls as equal, so there the index is plain and the
-   * insert path checks for an existing hash first (not atomic, but hashes of
-   * random tokens do not collide in practice; the check catches replays).
-   */
-  private async ensureTokenHashIndex(grants: Collection<GrantDocument>, ferretdb: boolean): Promise<void> {
-    if (!ferretdb) {
-      try {
-        await runBounded(
-          'createIndex grants.token_hash',
-          () =>
-            grants.createIndex(
-              { token_hash: 1 },
-              { name: INDEX_TOKEN_HASH_UNIQUE, unique: true, partialFilterExpression: { token_hash: { $type: 'string' } } },
-            ),
-          INIT_DEADLINE_MS,
-        );
-        this.uniqueness = 'unique-index';
-        return;
-      } catch (err) {
-        if (err instanceof StoreUnavailableError) throw err;
-        this.logger.warn(
-          { store: this.kind, error: describe(err) },
-          'partial unique index on grants.token_hash unavailable; checking token hash uniqueness before insert instead',
-        );
-      }
-    }
-    await runBounded(
-      'createIndex grants.token_hash',
-      () => grants.createIndex({ token_hash: 1 }, { name: INDEX_TOKEN_HASH_PLAIN }),
-      INIT_DEADLINE_MS,
-    );
-    this.uniqueness = 'app-check';
-  }
-
-  private async ensureExpiry(grants: Collection<GrantDocument>, ferretdb: boolean): Promise<void> {
-    const fields = { store: this.kind, retentionSeconds: this.retentionSeconds };
-    if (ferretdb) {
-      this.startSweeper();
-      this.logger.info(
-        { ...fields, sweepIntervalMs: this.sweepIntervalMs },
-        'TTL indexes are unavailable on this server (FerretDB); an in-process sweeper deletes expired grants instead',
-      );
-      return;
-    }
-    try {
-      await this.ensureTtlIndex(grants, INDEX_EXPIRES_AT_TTL, this.retentionSeconds);
-      // Used assertion ids need keeping only until the assertion expires (RFC 7523 §3 item 7).
-      await this.ensureTtlIndex(this.db.collection<ReplayDocument>(REPLAYS_COLLECTION), INDEX_REPLAYS_EXPIRES_AT_TTL, 0);
-      this.mode = 'ttl-index';
-      this.logger.info(fields, 'expired grants and used assertion ids are deleted by TTL indexes on expires_at');
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) throw err;
-      this.startSweeper();
-      this.logger.warn(
-        { ...fields, sweepIntervalMs: this.sweepIntervalMs, error: describe(err) },
-        'TTL indexes are unavailable on this server; an in-process sweeper deletes expired grants instead',
-      );
-    }
-  }
-
-  /** A TTL index on `expires_at` of one collection (grants, used assertion ids). */
-  private async ensureTtlIndex(collection: Collection<GrantDocument> | Collection<ReplayDocument>, name: string, expireAfterSeconds: number): Promise<void> {
-    const collectionName = collection.collectionName;
-    try {
-      await runBounded(
-        `createIndex ${collectionName}.expires_at`,
-        () => collection.createIndex({ expires_at: 1 }, { name, expireAfterSeconds }),
-        INIT_DEADLINE_MS,
-      );
-    } catch (err) {
-      // IndexOptionsConflict / IndexKeySpecsConflict: the index exists with
-      // another retention, so change it in place.
-      const cause = err instanceof StoreUnavailableError ? null : err;
-      if (cause instanceof MongoServerError && (cause.code === 85 || cause.code === 86)) {
-        await runBounded(
-          `collMod ${collectionName}.expires_at`,
-          () =>
-            this.db.command({
-              collMod: collectionName,
-              index: { keyPattern: { expires_at: 1 }, expireAfterSeconds },
-            }),
-          INIT_DEADLINE_MS,
-        );
-        return;
-      }
-      throw err;
-    }
-  }
-
-  private startSweeper(): void {
-    this.mode = 'sweeper';
-    this.sweeper.start();
+    await ensureCustomerIdIndex(ctx, grants);
+    this.uniqueness = await ensureTokenHashIndex(ctx, grants, ferretdb);
+    this.mode = await ensureExpiry(ctx, grants, {
+      ferretdb,
+      retentionSeconds: this.retentionSeconds,
+      sweepIntervalMs: this.sweepIntervalMs,
+      startSweeper: () => this.sweeper.start(),
+    });
+    this.lookupMode = await chooseLookups(ctx, this.lookupChoice);
   }
 
   async ping(): Promise<void> {
