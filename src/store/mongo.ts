@@ -1,98 +1,51 @@
-import {
-  MongoClient,
-  MongoClientClosedError,
-  MongoError,
-  MongoErrorLabel,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoOperationTimeoutError,
-  MongoServerClosedError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoStalePrimaryError,
-  MongoTopologyClosedError,
-  type Collection,
-  type Db,
-  type CommandStartedEvent,
-  type Document,
-  type Filter,
-} from 'mongodb';
-import DataLoader from 'dataloader';
+import { MongoClient, type CommandStartedEvent, type Db } from 'mongodb';
 import type { Logger } from '../log.js';
 import {
-  DuplicateKeyError,
   StoreUnavailableError,
-  type ApiClient,
-  type ClientAuthMethod,
   type ClientStore,
-  type Customer,
-  type CustomerStatus,
   type CustomerStore,
-  type Grant,
   type GrantStore,
   type ReplayStore,
   type Store,
-  type TokenFormat,
 } from './types.js';
+import {
+  chooseLookups,
+  connect,
+  ensureCustomerIdIndex,
+  ensureExpiry,
+  ensureTokenHashIndex,
+  type BootstrapContext,
+  type ExpiryMode,
+  type TokenHashUniqueness,
+} from './mongo/bootstrap.js';
+import { MongoClientStore, MongoCustomerStore, MongoGrantStore, MongoReplayStore } from './mongo/collections.js';
+import {
+  REPLAYS_COLLECTION,
+  type ClientDocument,
+  type CustomerDocument,
+  type GrantDocument,
+  type ReplayDocument,
+} from './mongo/documents.js';
+import type { LookupMode, LookupRunner } from './mongo/lookups.js';
+import { runBounded } from './mongo/runner.js';
+import { ExpirySweeper } from './mongo/sweeper.js';
 
-/**
- * Documents as stored. The field names are a public schema: the login service
- * may write grants and customers itself, so they stay snake_case and stable.
- */
-export interface GrantDocument {
-  _id: string;
-  customer_id: string;
-  site_id: string | null;
-  client_id: string;
-  format: TokenFormat;
-  token_hash: string | null;
-  issued_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-}
-
-export interface CustomerDocument {
-  _id: string;
-  status: CustomerStatus;
-  email: string | null;
-  first_name: string | null;
-  last_name: string | null;
-  updated_at: Date;
-}
-
-export interface ClientDocument {
-  _id: string;
-  name: string;
-  /** null for clients that authenticate by JWT assertion. */
-  secret_hash: string | null;
-  token_endpoint_auth_method: ClientAuthMethod;
-  /** client_secret_jwt: the secret sealed under CLIENT_SECRET_KEY. */
-  secret_encrypted?: string | null;
-  /** private_key_jwt: RFC 7591 `jwks` or `jwks_uri`. */
-  jwks?: { keys: Record<string, unknown>[] } | null;
-  jwks_uri?: string | null;
-  introspection_signed_response_alg?: string | null;
-  reason_codes: boolean;
-  site_ids: string[] | null;
-  created_at: Date;
-}
-
-/** A used JWT assertion id (RFC 7523 §3): `_id` is JSON `[client_id, jti]`. */
-export interface ReplayDocument {
-  _id: string;
-  client_id: string;
-  jti: string;
-  expires_at: Date;
-}
-
-/** How expired grants (and used assertion ids) are removed once their retention has passed. */
-export type ExpiryMode = 'ttl-index' | 'sweeper';
-
-/**
- * How opaque token hashes are kept unique: a partial unique index where the
- * server supports one, otherwise a plain index plus a lookup before insert.
- */
-export type TokenHashUniqueness = 'unique-index' | 'app-check';
+// The adapter's parts live in ./mongo/; what callers and tests import stays importable from here.
+export type { ExpiryMode, TokenHashUniqueness } from './mongo/bootstrap.js';
+export {
+  clientFromDocument,
+  clientToDocument,
+  customerFromDocument,
+  customerToDocument,
+  grantFromDocument,
+  grantToDocument,
+  type ClientDocument,
+  type CustomerDocument,
+  type GrantDocument,
+  type ReplayDocument,
+} from './mongo/documents.js';
+export { toStoreError } from './mongo/errors.js';
+export { MAX_LOOKUP_BATCH, type LookupMode } from './mongo/lookups.js';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -117,30 +70,10 @@ export interface MongoStoreOptions {
   onCommandStarted?: (event: CommandStartedEvent) => void;
 }
 
-/**
- * `batched`: lookups made together share one `find` with `$in` (see
- * `batchedLookup`). `single`: one `findOne` each, for servers that evaluate
- * `$in` by reading the whole collection (FerretDB 1.x), where one batched
- * query costs more than many single ones.
- */
-export type LookupMode = 'batched' | 'single';
-
 export const DEFAULT_TIMEOUT_MS = 2000;
 export const DEFAULT_GRANT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 export const DEFAULT_DB_NAME = 'open_login';
-/** The most keys one batched lookup sends in its `$in`. */
-export const MAX_LOOKUP_BATCH = 100;
-
-const INDEX_TOKEN_HASH_UNIQUE = 'grants_token_hash_unique';
-const INDEX_TOKEN_HASH_PLAIN = 'grants_token_hash';
-const INDEX_CUSTOMER_ID = 'grants_customer_id';
-const INDEX_EXPIRES_AT_TTL = 'grants_expires_at_ttl';
-const INDEX_REPLAYS_EXPIRES_AT_TTL = 'used_jtis_expires_at_ttl';
-const REPLAYS_COLLECTION = 'used_jtis';
-
-/** Index builds on an existing collection can legitimately take longer than a request. */
-const INIT_DEADLINE_MS = 30_000;
 
 /** The database named in a MongoDB connection string, if any. */
 export function databaseFromUri(uri: string): string | null {
@@ -151,499 +84,6 @@ export function databaseFromUri(uri: string): string | null {
     return decodeURIComponent(raw) || null;
   } catch {
     return null;
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Fault mapping
-
-/** Server error codes that mean "could not answer now", not "wrong request". */
-const UNAVAILABLE_CODES = new Set<number>([
-  6, // HostUnreachable
-  7, // HostNotFound
-  50, // MaxTimeMSExpired
-  64, // WriteConcernFailed
-  89, // NetworkTimeout
-  91, // ShutdownInProgress
-  133, // FailedToSatisfyReadPreference
-  189, // PrimarySteppedDown
-  262, // ExceededTimeLimit
-  9001, // SocketException
-  10058, // LegacyNotPrimary
-  10107, // NotWritablePrimary
-  11600, // InterruptedAtShutdown
-  11602, // InterruptedDueToReplStateChange
-  13435, // NotPrimaryNoSecondaryOk
-  13436, // NotPrimaryOrSecondary
-]);
-
-const UNAVAILABLE_LABELS = [
-  MongoErrorLabel.RetryableWriteError,
-  MongoErrorLabel.ResetPool,
-  MongoErrorLabel.HandshakeError,
-  MongoErrorLabel.SystemOverloadedError,
-];
-
-/**
- * Driver-internal error classes that are not exported but mean the pool could
- * not serve us. Their `name` carries a `Mongo` prefix (driver 6+), e.g. a
- * checkout that waited `waitQueueTimeoutMS` behind connections stuck on a
- * server that stopped answering.
- */
-const UNAVAILABLE_NAMES = new Set([
-  'MongoWaitQueueTimeoutError',
-  'MongoPoolClosedError',
-  'MongoPoolClearedError',
-  'PoolClearedOnNetworkError',
-  'WaitQueueTimeoutError',
-  'PoolClosedError',
-  'PoolClearedError',
-]);
-
-function isDuplicateKey(err: unknown): err is MongoServerError {
-  return err instanceof MongoServerError && (err.code === 11000 || err.code === 11001);
-}
-
-function isUnavailable(err: unknown): boolean {
-  if (!(err instanceof MongoError)) return false;
-  if (
-    err instanceof MongoNetworkError ||
-    err instanceof MongoServerSelectionError ||
-    err instanceof MongoOperationTimeoutError ||
-    err instanceof MongoTopologyClosedError ||
-    err instanceof MongoNotConnectedError ||
-    err instanceof MongoClientClosedError ||
-    err instanceof MongoServerClosedError ||
-    err instanceof MongoStalePrimaryError
-  ) {
-    return true;
-  }
-  if (UNAVAILABLE_NAMES.has(err.name)) return true;
-  if (UNAVAILABLE_LABELS.some((label) => err.hasErrorLabel(label))) return true;
-  return typeof err.code === 'number' && UNAVAILABLE_CODES.has(err.code);
-}
-
-/**
- * The one place driver errors become store errors. Duplicate-key messages are
- * rewritten because the driver's text echoes the key value (a token hash).
- */
-export function toStoreError(err: unknown, operation: string): Error {
-  if (err instanceof StoreUnavailableError || err instanceof DuplicateKeyError) return err;
-  if (isDuplicateKey(err)) {
-    const field = Object.keys(err.keyPattern ?? {})[0] ?? '_id';
-    return new DuplicateKeyError(`${operation}: duplicate ${field === '_id' ? 'id' : field}`);
-  }
-  if (isUnavailable(err)) {
-    return new StoreUnavailableError(`MongoDB could not answer (${operation})`, { cause: err });
-  }
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-// ---------------------------------------------------------------------------
-// Document mapping
-
-const TOKEN_FORMATS = { jwt: true, opaque: true } satisfies Record<TokenFormat, true>;
-const CUSTOMER_STATUSES = { active: true, disabled: true } satisfies Record<CustomerStatus, true>;
-const AUTH_METHODS = {
-  client_secret_basic: true,
-  client_secret_post: true,
-  private_key_jwt: true,
-  client_secret_jwt: true,
-} satisfies Record<ClientAuthMethod, true>;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
-
-function validDate(value: unknown): Date | undefined {
-  return value instanceof Date && !Number.isNaN(value.getTime()) ? value : undefined;
-}
-
-/** A nullable field: absent or null reads as null; a wrong type reads as `undefined` (malformed). */
-function nullable<T>(value: unknown, check: (v: unknown) => T | undefined): T | null | undefined {
-  if (value === undefined || value === null) return null;
-  return check(value);
-}
-
-const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function stringArray(v: unknown): string[] | undefined {
-  return Array.isArray(v) && v.every((item) => typeof item === 'string') ? [...v] : undefined;
-}
-
-function key(value: unknown, allowed: Record<string, true>): string | undefined {
-  return typeof value === 'string' && Object.hasOwn(allowed, value) ? value : undefined;
-}
-
-export function grantToDocument(grant: Grant): GrantDocument {
-  return {
-    _id: grant.id,
-    customer_id: grant.customerId,
-    site_id: grant.siteId,
-    client_id: grant.clientId,
-    format: grant.format,
-    token_hash: grant.tokenHash,
-    issued_at: grant.issuedAt,
-    expires_at: grant.expiresAt,
-    revoked_at: grant.revokedAt,
-  };
-}
-
-/** Returns null when the document lacks a required field or has a wrong type. */
-export function grantFromDocument(doc: unknown): Grant | null {
-  if (!isRecord(doc)) return null;
-  const id = asString(doc._id);
-  const customerId = asString(doc.customer_id);
-  const clientId = asString(doc.client_id);
-  const issuedAt = validDate(doc.issued_at);
-  const expiresAt = validDate(doc.expires_at);
-  const siteId = nullable(doc.site_id, asString);
-  const tokenHash = nullable(doc.token_hash, asString);
-  const revokedAt = nullable(doc.revoked_at, validDate);
-  if (
-    id === undefined ||
-    customerId === undefined ||
-    clientId === undefined ||
-    issuedAt === undefined ||
-    expiresAt === undefined ||
-    siteId === undefined ||
-    tokenHash === undefined ||
-    revokedAt === undefined
-  ) {
-    return null;
-  }
-  const format = (key(doc.format, TOKEN_FORMATS) as TokenFormat | undefined) ?? (tokenHash === null ? 'jwt' : 'opaque');
-  return { id, customerId, siteId, clientId, format, tokenHash, issuedAt, expiresAt, revokedAt };
-}
-
-export function customerToDocument(customer: Customer): CustomerDocument {
-  return {
-    _id: customer.id,
-    status: customer.status,
-    email: customer.email,
-    first_name: customer.firstName,
-    last_name: customer.lastName,
-    updated_at: customer.updatedAt,
-  };
-}
-
-export function customerFromDocument(doc: unknown): Customer | null {
-  if (!isRecord(doc)) return null;
-  const id = asString(doc._id);
-  const status = key(doc.status, CUSTOMER_STATUSES) as CustomerStatus | undefined;
-  if (id === undefined || status === undefined) return null;
-  return {
-    id,
-    status,
-    email: nullable(doc.email, asString) ?? null,
-    firstName: nullable(doc.first_name, asString) ?? null,
-    lastName: nullable(doc.last_name, asString) ?? null,
-    // Unknown update time reads as the epoch rather than making the customer disappear.
-    updatedAt: validDate(doc.updated_at) ?? new Date(0),
-  };
-}
-
-export function clientToDocument(client: ApiClient): ClientDocument {
-  return {
-    _id: client.id,
-    name: client.name,
-    secret_hash: client.secretHash,
-    token_endpoint_auth_method: client.authMethod,
-    // Members of the assertion methods and RFC 9701 are written only when set.
-    ...(client.secretEncrypted ? { secret_encrypted: client.secretEncrypted } : {}),
-    ...(client.jwks ? { jwks: structuredClone(client.jwks) } : {}),
-    ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
-    ...(client.introspectionSignedResponseAlg ? { introspection_signed_response_alg: client.introspectionSignedResponseAlg } : {}),
-    reason_codes: client.reasonCodes,
-    site_ids: client.siteIds === null ? null : [...client.siteIds],
-    created_at: client.createdAt,
-  };
-}
-
-export function clientFromDocument(doc: unknown): ApiClient | null {
-  if (!isRecord(doc)) return null;
-  const id = asString(doc._id);
-  const secretHash = nullable(doc.secret_hash, asString);
-  const secretEncrypted = nullable(doc.secret_encrypted, asString);
-  const jwks = nullable(doc.jwks, (v) => (isRecord(v) && Array.isArray(v.keys) && v.keys.every(isRecord) ? { keys: v.keys as Record<string, unknown>[] } : undefined));
-  const jwksUri = nullable(doc.jwks_uri, asString);
-  const signedResponseAlg = nullable(doc.introspection_signed_response_alg, asString);
-  // RFC 7591 §2: an absent method means client_secret_basic. An unknown one is
-  // malformed rather than silently downgraded.
-  const authMethod =
-    doc.token_endpoint_auth_method === undefined || doc.token_endpoint_auth_method === null
-      ? 'client_secret_basic'
-      : (key(doc.token_endpoint_auth_method, AUTH_METHODS) as ClientAuthMethod | undefined);
-  // A broken site list must not widen into "all sites".
-  const siteIds = nullable(doc.site_ids, stringArray);
-  if (
-    id === undefined ||
-    secretHash === undefined ||
-    authMethod === undefined ||
-    siteIds === undefined ||
-    secretEncrypted === undefined ||
-    jwks === undefined ||
-    jwksUri === undefined ||
-    signedResponseAlg === undefined
-  ) {
-    return null;
-  }
-  return {
-    id,
-    name: asString(doc.name) ?? '',
-    secretHash,
-    authMethod,
-    // Optional members are left out when unset, as a client registered without them reads back.
-    ...(secretEncrypted !== null ? { secretEncrypted } : {}),
-    ...(jwks !== null ? { jwks } : {}),
-    ...(jwksUri !== null ? { jwksUri } : {}),
-    ...(signedResponseAlg !== null ? { introspectionSignedResponseAlg: signedResponseAlg } : {}),
-    reasonCodes: typeof doc.reason_codes === 'boolean' ? doc.reason_codes : true,
-    siteIds,
-    createdAt: validDate(doc.created_at) ?? new Date(0),
-  };
-}
-
-// ---------------------------------------------------------------------------
-// Adapter
-
-interface Runner {
-  run<T>(operation: string, fn: () => Promise<T>): Promise<T>;
-  /** Called with each batched lookup's operation and number of distinct keys. */
-  batchSent(operation: string, keys: number): void;
-  readonly maxTimeMS: number;
-  readonly logger: Logger;
-  /** The lookup mode in force (it is settled by `init()`). */
-  lookups(): LookupMode;
-}
-
-/** One lookup by one field: batched with others, or alone. */
-async function lookup<D extends Document>(
-  batch: DataLoader<string, D | null>,
-  collection: Collection<D>,
-  field: '_id' | 'token_hash',
-  operation: string,
-  runner: Runner,
-  key: string,
-): Promise<D | null> {
-  if (runner.lookups() === 'batched') return batch.load(key);
-  const filter = { [field]: key } as Filter<D>;
-  return (await runner.run(operation, () => collection.findOne(filter, { maxTimeMS: runner.maxTimeMS }))) as D | null;
-}
-
-/**
- * Lookups by one field, gathered: every lookup made while one turn of the
- * event loop runs (the requests whose bytes arrived together) goes to MongoDB
- * as one `find` with `$in`, dispatched before the loop waits for I/O again
- * (`setImmediate`). Under concurrent load each round trip, and the driver's
- * fixed cost per operation, then serves many requests; a lone request waits
- * for nothing. A failed or late batch fails every lookup in it, each with
- * the store error (503 at the edge); nothing is cached here.
- */
-function batchedLookup<D extends Document>(
-  collection: Collection<D>,
-  field: '_id' | 'token_hash',
-  operation: string,
-  runner: Runner,
-): DataLoader<string, D | null> {
-  return new DataLoader<string, D | null>(
-    async (keys) => {
-      const distinct = [...new Set(keys)];
-      runner.batchSent(operation, distinct.length);
-      const filter = { [field]: { $in: distinct } } as Filter<D>;
-      const docs = (await runner.run(operation, () => collection.find(filter, { maxTimeMS: runner.maxTimeMS }).toArray())) as D[];
-      const byKey = new Map<unknown, D>();
-      // Were a value ever held twice, the first found answers, as findOne would.
-      for (const doc of docs) if (!byKey.has(doc[field])) byKey.set(doc[field], doc);
-      return keys.map((key) => byKey.get(key) ?? null);
-    },
-    { cache: false, maxBatchSize: MAX_LOOKUP_BATCH, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
-  );
-}
-
-class MongoGrantStore implements GrantStore {
-  private readonly byId: DataLoader<string, GrantDocument | null>;
-  private readonly byTokenHash: DataLoader<string, GrantDocument | null>;
-
-  constructor(
-    private readonly collection: Collection<GrantDocument>,
-    private readonly runner: Runner,
-    private readonly uniqueness: () => TokenHashUniqueness,
-  ) {
-    this.byId = batchedLookup(collection, '_id', 'grants.findById', runner);
-    this.byTokenHash = batchedLookup(collection, 'token_hash', 'grants.findByTokenHash', runner);
-  }
-
-  private read(doc: unknown): Grant | null {
-    if (doc === null || doc === undefined) return null;
-    const grant = grantFromDocument(doc);
-    if (grant === null) {
-      const grantId = isRecord(doc) ? String(doc._id) : 'unknown';
-      this.runner.logger.warn({ grantId }, 'malformed grant document treated as not found');
-    }
-    return grant;
-  }
-
-  async insert(grant: Grant): Promise<void> {
-    const doc = grantToDocument(grant);
-    await this.runner.run('grants.insert', async () => {
-      if (doc.token_hash !== null && this.uniqueness() === 'app-check') {
-        const existing = await this.collection.findOne(
-          { token_hash: doc.token_hash },
-          { projection: { _id: 1 }, maxTimeMS: this.runner.maxTimeMS },
-        );
-        if (existing) throw new DuplicateKeyError('grants.insert: duplicate token_hash');
-      }
-      await this.collection.insertOne(doc, { maxTimeMS: this.runner.maxTimeMS });
-    });
-  }
-
-  async findById(id: string): Promise<Grant | null> {
-    if (typeof id !== 'string') return null;
-    return this.read(await lookup(this.byId, this.collection, '_id', 'grants.findById', this.runner, id));
-  }
-
-  async findByTokenHash(tokenHash: string): Promise<Grant | null> {
-    if (typeof tokenHash !== 'string') return null;
-    return this.read(await lookup(this.byTokenHash, this.collection, 'token_hash', 'grants.findByTokenHash', this.runner, tokenHash));
-  }
-
-  async revoke(id: string, at: Date): Promise<boolean> {
-    if (typeof id !== 'string') return false;
-    const result = await this.runner.run('grants.revoke', () =>
-      // `revoked_at: null` also matches documents that lack the field.
-      this.collection.updateOne(
-        { _id: id, revoked_at: null },
-        { $set: { revoked_at: at } },
-        { maxTimeMS: this.runner.maxTimeMS },
-      ),
-    );
-    return result.modifiedCount === 1;
-  }
-
-  async revokeByCustomer(customerId: string, at: Date): Promise<number> {
-    if (typeof customerId !== 'string') return 0;
-    const result = await this.runner.run('grants.revokeByCustomer', () =>
-      this.collection.updateMany(
-        { customer_id: customerId, revoked_at: null },
-        { $set: { revoked_at: at } },
-        { maxTimeMS: this.runner.maxTimeMS },
-      ),
-    );
-    return result.modifiedCount;
-  }
-
-  async deleteExpired(before: Date): Promise<number> {
-    if (validDate(before) === undefined) return 0;
-    const result = await this.runner.run('grants.deleteExpired', () =>
-      this.collection.deleteMany({ expires_at: { $lt: before } }, { maxTimeMS: this.runner.maxTimeMS }),
-    );
-    return result.deletedCount;
-  }
-}
-
-class MongoCustomerStore implements CustomerStore {
-  private readonly byId: DataLoader<string, CustomerDocument | null>;
-
-  constructor(
-    private readonly collection: Collection<CustomerDocument>,
-    private readonly runner: Runner,
-  ) {
-    this.byId = batchedLookup(collection, '_id', 'customers.findById', runner);
-  }
-
-  async upsert(customer: Customer): Promise<void> {
-    const { _id, ...fields } = customerToDocument(customer);
-    await this.runner.run('customers.upsert', () =>
-      // $set rather than a replacement keeps fields another service may have added.
-      this.collection.updateOne({ _id }, { $set: fields }, { upsert: true, maxTimeMS: this.runner.maxTimeMS }),
-    );
-  }
-
-  async findById(id: string): Promise<Customer | null> {
-    if (typeof id !== 'string') return null;
-    const doc = await lookup(this.byId, this.collection, '_id', 'customers.findById', this.runner, id);
-    if (!doc) return null;
-    const customer = customerFromDocument(doc);
-    if (!customer) this.runner.logger.warn({ customerId: id }, 'malformed customer document treated as not found');
-    return customer;
-  }
-}
-
-class MongoClientStore implements ClientStore {
-  private readonly byId: DataLoader<string, ClientDocument | null>;
-
-  constructor(
-    private readonly collection: Collection<ClientDocument>,
-    private readonly runner: Runner,
-  ) {
-    this.byId = batchedLookup(collection, '_id', 'clients.findById', runner);
-  }
-
-  private read(doc: unknown): ApiClient | null {
-    const client = clientFromDocument(doc);
-    if (!client) {
-      const clientId = isRecord(doc) ? String(doc._id) : 'unknown';
-      this.runner.logger.warn({ clientId }, 'malformed client document ignored');
-    }
-    return client;
-  }
-
-  async insert(client: ApiClient): Promise<void> {
-    const doc = clientToDocument(client);
-    await this.runner.run('clients.insert', () =>
-      this.collection.insertOne(doc, { maxTimeMS: this.runner.maxTimeMS }),
-    );
-  }
-
-  async findById(id: string): Promise<ApiClient | null> {
-    if (typeof id !== 'string') return null;
-    const doc = await lookup(this.byId, this.collection, '_id', 'clients.findById', this.runner, id);
-    return doc ? this.read(doc) : null;
-  }
-
-  async list(): Promise<ApiClient[]> {
-    const docs = await this.runner.run('clients.list', () =>
-      this.collection.find({}, { maxTimeMS: this.runner.maxTimeMS }).sort({ created_at: 1, _id: 1 }).toArray(),
-    );
-    return docs.map((doc) => this.read(doc)).filter((client): client is ApiClient => client !== null);
-  }
-}
-
-class MongoReplayStore implements ReplayStore {
-  constructor(
-    private readonly collection: Collection<ReplayDocument>,
-    private readonly runner: Runner,
-  ) {}
-
-  async use(clientId: string, jti: string, expiresAt: Date, now: Date): Promise<boolean> {
-    const _id = JSON.stringify([clientId, jti]);
-    try {
-      await this.runner.run('replays.use', () =>
-        this.collection.insertOne({ _id, client_id: clientId, jti, expires_at: expiresAt }, { maxTimeMS: this.runner.maxTimeMS }),
-      );
-      return true;
-    } catch (err) {
-      if (!(err instanceof DuplicateKeyError)) throw err;
-    }
-    // The id is known. It is a replay unless that record has expired and merely
-    // awaits deletion (TTL monitor or sweeper); then this use takes it over.
-    const result = await this.runner.run('replays.use', () =>
-      this.collection.updateOne(
-        { _id, expires_at: { $lte: now } },
-        { $set: { expires_at: expiresAt } },
-        { maxTimeMS: this.runner.maxTimeMS },
-      ),
-    );
-    return result.modifiedCount === 1;
-  }
-
-  async deleteExpired(before: Date): Promise<number> {
-    if (validDate(before) === undefined) return 0;
-    const result = await this.runner.run('replays.deleteExpired', () =>
-      this.collection.deleteMany({ expires_at: { $lt: before } }, { maxTimeMS: this.runner.maxTimeMS }),
-    );
-    return result.deletedCount;
   }
 }
 
@@ -668,11 +108,10 @@ export class MongoStore implements Store {
   private readonly deadlineMs: number;
   private readonly retentionSeconds: number;
   private readonly sweepIntervalMs: number;
+  private readonly sweeper: ExpirySweeper;
   private mode: ExpiryMode | null = null;
   // Until init has proven a unique index exists, check before each insert.
   private uniqueness: TokenHashUniqueness = 'app-check';
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
   private readonly lookupChoice: LookupMode | 'auto';
   // One by one until init has asked the server how it answers `$in`.
   private lookupMode: LookupMode = 'single';
@@ -696,8 +135,8 @@ export class MongoStore implements Store {
     this.lookupChoice = options.lookups ?? 'auto';
     this.db = this.client.db(this.dbName);
 
-    const runner: Runner = {
-      run: (operation, fn) => this.run(operation, fn, this.deadlineMs),
+    const runner: LookupRunner = {
+      run: (operation, fn) => runBounded(operation, fn, this.deadlineMs),
       maxTimeMS: this.timeoutMs,
       logger: this.logger,
       lookups: () => this.lookupMode,
@@ -707,6 +146,14 @@ export class MongoStore implements Store {
     this.customers = new MongoCustomerStore(this.db.collection<CustomerDocument>('customers'), runner);
     this.clients = new MongoClientStore(this.db.collection<ClientDocument>('clients'), runner);
     this.replays = new MongoReplayStore(this.db.collection<ReplayDocument>(REPLAYS_COLLECTION), runner);
+    this.sweeper = new ExpirySweeper({
+      grants: this.grants,
+      replays: this.replays,
+      retentionSeconds: this.retentionSeconds,
+      intervalMs: this.sweepIntervalMs,
+      logger: this.logger,
+      store: this.kind,
+    });
   }
 
   /** How expired grants are removed; null until `init()` has run. */
@@ -723,190 +170,32 @@ export class MongoStore implements Store {
     return this.lookupMode;
   }
 
+  /** Connects, creates the indexes, and settles expiryMode, tokenHashUniqueness and lookups for this server. */
   async init(): Promise<void> {
-    await this.run('connect', () => this.client.connect(), INIT_DEADLINE_MS);
-    const info = await this.run(
-      'buildInfo',
-      () => this.client.db('admin').command({ buildInfo: 1 }),
-      this.deadlineMs,
-    );
-    const ferretdbVersion = typeof info.ferretdbVersion === 'string' ? info.ferretdbVersion : null;
-    const version = typeof info.version === 'string' ? info.version : 'unknown';
-    this.logger.info(
-      { store: this.kind, db: this.dbName, serverVersion: version, ferretdbVersion },
-      'connected to MongoDB',
-    );
-
+    const ctx: BootstrapContext = {
+      client: this.client,
+      db: this.db,
+      logger: this.logger,
+      store: this.kind,
+      deadlineMs: this.deadlineMs,
+      run: runBounded,
+    };
+    const { ferretdb } = await connect(ctx, this.dbName);
     const grants = this.db.collection<GrantDocument>('grants');
-    await this.run('createIndex grants.customer_id', () =>
-      grants.createIndex({ customer_id: 1 }, { name: INDEX_CUSTOMER_ID }), INIT_DEADLINE_MS);
-    await this.ensureTokenHashIndex(grants, ferretdbVersion !== null);
-    await this.ensureExpiry(grants, ferretdbVersion !== null);
-    await this.chooseLookups();
-  }
-
-  /**
-   * Batched lookups pay only where the server answers `$in` from its indexes.
-   * The query plan says: FerretDB marks a filter it cannot hand to its
-   * backend with `filterPushdown: false` (it then reads every document: 350 ms
-   * among 5,000 grants, fifty times a single lookup), MongoDB plans an index
-   * scan.
-   */
-  private async chooseLookups(): Promise<void> {
-    const fields = { store: this.kind };
-    if (this.lookupChoice !== 'auto') {
-      this.lookupMode = this.lookupChoice;
-      this.logger.info({ ...fields, lookups: this.lookupMode }, 'lookup mode set by configuration');
-      return;
-    }
-    try {
-      const plan = await this.run(
-        'explain grants.find $in',
-        () =>
-          this.db.command({
-            explain: { find: 'grants', filter: { _id: { $in: ['lookup-probe-1', 'lookup-probe-2'] } } },
-            verbosity: 'queryPlanner',
-          }),
-        INIT_DEADLINE_MS,
-      );
-      this.lookupMode = plan.filterPushdown === false ? 'single' : 'batched';
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) throw err;
-      this.lookupMode = 'single';
-      this.logger.warn({ ...fields, error: describe(err) }, 'could not read the query plan of $in; lookups go one by one');
-      return;
-    }
-    if (this.lookupMode === 'batched') {
-      this.logger.info({ ...fields, lookups: 'batched', maxBatch: MAX_LOOKUP_BATCH }, 'concurrent lookups by id and token hash share one $in query');
-    } else {
-      this.logger.info(
-        { ...fields, lookups: 'single' },
-        'this server evaluates $in without its indexes (FerretDB); lookups by id and token hash go one by one',
-      );
-    }
-  }
-
-  /**
-   * Real MongoDB: a unique index over string hashes only, so the many JWT
-   * grants with a null hash do not collide. FerretDB 1.x rejects
-   * partialFilterExpression and silently ignores `sparse`, and its unique
-   * index treats explicit nulls as equal, so there the index is plain and the
-   * insert path checks for an existing hash first (not atomic, but hashes of
-   * random tokens do not collide in practice; the check catches replays).
-   */
-  private async ensureTokenHashIndex(grants: Collection<GrantDocument>, ferretdb: boolean): Promise<void> {
-    if (!ferretdb) {
-      try {
-        await this.run(
-          'createIndex grants.token_hash',
-          () =>
-            grants.createIndex(
-              { token_hash: 1 },
-              { name: INDEX_TOKEN_HASH_UNIQUE, unique: true, partialFilterExpression: { token_hash: { $type: 'string' } } },
-            ),
-          INIT_DEADLINE_MS,
-        );
-        this.uniqueness = 'unique-index';
-        return;
-      } catch (err) {
-        if (err instanceof StoreUnavailableError) throw err;
-        this.logger.warn(
-          { store: this.kind, error: describe(err) },
-          'partial unique index on grants.token_hash unavailable; checking token hash uniqueness before insert instead',
-        );
-      }
-    }
-    await this.run(
-      'createIndex grants.token_hash',
-      () => grants.createIndex({ token_hash: 1 }, { name: INDEX_TOKEN_HASH_PLAIN }),
-      INIT_DEADLINE_MS,
-    );
-    this.uniqueness = 'app-check';
-  }
-
-  private async ensureExpiry(grants: Collection<GrantDocument>, ferretdb: boolean): Promise<void> {
-    const fields = { store: this.kind, retentionSeconds: this.retentionSeconds };
-    if (ferretdb) {
-      this.startSweeper();
-      this.logger.info(
-        { ...fields, sweepIntervalMs: this.sweepIntervalMs },
-        'TTL indexes are unavailable on this server (FerretDB); an in-process sweeper deletes expired grants instead',
-      );
-      return;
-    }
-    try {
-      await this.ensureTtlIndex(grants, INDEX_EXPIRES_AT_TTL, this.retentionSeconds);
-      // Used assertion ids need keeping only until the assertion expires (RFC 7523 §3 item 7).
-      await this.ensureTtlIndex(this.db.collection<ReplayDocument>(REPLAYS_COLLECTION), INDEX_REPLAYS_EXPIRES_AT_TTL, 0);
-      this.mode = 'ttl-index';
-      this.logger.info(fields, 'expired grants and used assertion ids are deleted by TTL indexes on expires_at');
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) throw err;
-      this.startSweeper();
-      this.logger.warn(
-        { ...fields, sweepIntervalMs: this.sweepIntervalMs, error: describe(err) },
-        'TTL indexes are unavailable on this server; an in-process sweeper deletes expired grants instead',
-      );
-    }
-  }
-
-  /** A TTL index on `expires_at` of one collection (grants, used assertion ids). */
-  private async ensureTtlIndex(collection: Collection<GrantDocument> | Collection<ReplayDocument>, name: string, expireAfterSeconds: number): Promise<void> {
-    const collectionName = collection.collectionName;
-    try {
-      await this.run(
-        `createIndex ${collectionName}.expires_at`,
-        () => collection.createIndex({ expires_at: 1 }, { name, expireAfterSeconds }),
-        INIT_DEADLINE_MS,
-      );
-    } catch (err) {
-      // IndexOptionsConflict / IndexKeySpecsConflict: the index exists with
-      // another retention, so change it in place.
-      const cause = err instanceof StoreUnavailableError ? null : err;
-      if (cause instanceof MongoServerError && (cause.code === 85 || cause.code === 86)) {
-        await this.run(
-          `collMod ${collectionName}.expires_at`,
-          () =>
-            this.db.command({
-              collMod: collectionName,
-              index: { keyPattern: { expires_at: 1 }, expireAfterSeconds },
-            }),
-          INIT_DEADLINE_MS,
-        );
-        return;
-      }
-      throw err;
-    }
-  }
-
-  private startSweeper(): void {
-    this.mode = 'sweeper';
-    if (this.sweepTimer) return;
-    this.sweepTimer = setInterval(() => this.sweepOnce(), this.sweepIntervalMs);
-    this.sweepTimer.unref();
-    this.sweepOnce();
-  }
-
-  /** One pass of the sweeper: grants past their retention, and used assertion ids past their expiry. */
-  private sweepOnce(): void {
-    if (this.sweeping) return;
-    const now = Date.now();
-    const before = new Date(now - this.retentionSeconds * 1000);
-    this.sweeping = Promise.all([this.grants.deleteExpired(before), this.replays.deleteExpired(new Date(now))])
-      .then(([deleted, deletedJtis]) => {
-        if (deleted > 0 || deletedJtis > 0) this.logger.debug({ store: this.kind, deleted, deleted_jtis: deletedJtis }, 'swept expired grants');
-      })
-      .catch((err: unknown) => {
-        this.logger.warn({ store: this.kind, error: describe(err) }, 'sweeping expired grants failed');
-      })
-      .finally(() => {
-        this.sweeping = null;
-      });
+    await ensureCustomerIdIndex(ctx, grants);
+    this.uniqueness = await ensureTokenHashIndex(ctx, grants, ferretdb);
+    this.mode = await ensureExpiry(ctx, grants, {
+      ferretdb,
+      retentionSeconds: this.retentionSeconds,
+      sweepIntervalMs: this.sweepIntervalMs,
+      startSweeper: () => this.sweeper.start(),
+    });
+    this.lookupMode = await chooseLookups(ctx, this.lookupChoice);
   }
 
   async ping(): Promise<void> {
     try {
-      await this.run(
+      await runBounded(
         'ping',
         () => this.client.db('admin').command({ ping: 1 }),
         this.deadlineMs,
@@ -918,34 +207,7 @@ export class MongoStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.sweepTimer) {
-      clearInterval(this.sweepTimer);
-      this.sweepTimer = null;
-    }
-    await this.sweeping;
+    await this.sweeper.stop();
     await this.client.close();
   }
-
-  private async run<T>(operation: string, fn: () => Promise<T>, deadlineMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new StoreUnavailableError(`MongoDB did not answer within ${deadlineMs} ms (${operation})`)),
-        deadlineMs,
-      );
-    });
-    try {
-      return await Promise.race([fn(), deadline]);
-    } catch (err) {
-      throw toStoreError(err, operation);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** A short, credential-free description of an error for log lines. */
-function describe(err: unknown): string {
-  if (err instanceof MongoError) return `${err.name}${err.code === undefined ? '' : ` ${String(err.code)}`}: ${err.message}`;
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
