@@ -1,5 +1,5 @@
 import type { ExecutionContext } from 'ava';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import type { HttpApp } from '../../src/http/app.js';
 import type { Response } from 'supertest';
@@ -22,6 +22,7 @@ const escape = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 export class Conformance {
   readonly doc: Json;
   private readonly ajv: Ajv2020;
+  private readonly validators = new Map<string, ValidateFunction>();
 
   constructor(doc: Json = openApiDocument()) {
     this.doc = doc;
@@ -55,9 +56,21 @@ export class Conformance {
     return this.follow(node as Json, target.slice(1));
   }
 
+  /** The request body schema of an operation, as a pointer for `errors`; undefined when the operation has none of this media type. */
+  requestSchema(method: string, path: string, mediaType: string): string | undefined {
+    const op = (this.doc.paths as Record<string, Json>)[path]?.[method.toLowerCase()] as Json | undefined;
+    const content = (op?.requestBody as { content?: Record<string, Json> } | undefined)?.content;
+    if (!content?.[mediaType]?.schema) return undefined;
+    return `/paths/${escape(path)}/${method.toLowerCase()}/requestBody/content/${escape(mediaType)}/schema`;
+  }
+
   /** Errors (empty when valid) of `value` against the schema at `pointer` in the document. */
   errors(pointer: string, value: unknown): string[] {
-    const validate = this.ajv.compile({ $ref: `${DOC_ID}#${pointer}` });
+    let validate = this.validators.get(pointer);
+    if (!validate) {
+      validate = this.ajv.compile({ $ref: `${DOC_ID}#${pointer}` });
+      this.validators.set(pointer, validate);
+    }
     return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
   }
 

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { clientAuthMethods } from '../client-auth.js';
+
+/**
+ * Request bodies. The routes parse with these schemas and the OpenAPI
+ * document (../openapi.ts) is generated from them, so the docs page and the
+ * parsers cannot disagree. `.meta()` carries what only the document shows
+ * (descriptions, defaults); it changes no parsing. A refinement JSON Schema
+ * cannot express is restated in `.meta()` as JSON Schema, and a test
+ * (test/docs/openapi-schemas.test.ts) checks that the document's schema and
+ * the parser accept and refuse the same bodies.
+ */
+
+/** Identifiers from the platform: printable, short, no operators or paths. */
+export const idPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
+export const id = z.string().regex(idPattern, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -');
+
+/** `POST /admin/clients`: RFC 7591 names where one exists. */
+export const newClientBody = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    client_name: z.string().min(1).max(200).optional(),
+    token_endpoint_auth_method: z
+      .enum(clientAuthMethods as [string, ...string[]])
+      .optional()
+      .meta({ default: 'client_secret_basic' }),
+    reason_codes: z.boolean().optional().meta({ default: true }),
+    site_ids: z.array(id).max(1000).nullable().optional().meta({ description: '`null` or absent: all sites.' }),
+    // RFC 7591 §2 / RFC 9701 §6 metadata; checked in depth by buildClient.
+    jwks: z
+      .unknown()
+      .optional()
+      .meta({ description: '`private_key_jwt`: the client\'s public keys, an RFC 7517 JWK Set object (RFC 7591 `jwks`). Checked when the client is registered; `null`: absent.' }),
+    jwks_uri: z
+      .unknown()
+      .optional()
+      .meta({ description: '`private_key_jwt`: an https URL of a public host where its keys are (RFC 7591). Checked when the client is registered; `null`: absent.' }),
+    introspection_signed_response_alg: z
+      .unknown()
+      .optional()
+      .meta({ description: 'RFC 9701 §6: signed answers, with the algorithm of the server\'s signing key. Checked when the client is registered; `null`: absent.' }),
+  })
+  .refine((b) => b.name !== undefined || b.client_name !== undefined, 'name (or client_name) is required')
+  .meta({
+    description: 'RFC 7591 names where one exists. `name` or `client_name` is required.',
+    // The refinement above, for the document.
+    anyOf: [{ required: ['name'] }, { required: ['client_name'] }],
+  });
+
+/** `PUT /admin/customers/{id}`. */
+export const customerBody = z.object({
+  status: z.enum(['active', 'disabled']).optional(),
+  email: z.string().max(320).nullable().optional(),
+  first_name: z.string().max(200).nullable().optional(),
+  last_name: z.string().max(200).nullable().optional(),
+});
+
+/** `POST /admin/tokens`. */
+export const newTokenBody = z.object({
+  customer_id: id,
+  site_id: id.nullable().optional(),
+  client_id: id.optional().meta({ description: 'Default `DEFAULT_TOKEN_CLIENT_ID`.' }),
+  expires_in: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .meta({ description: 'Seconds; at most `MAX_TOKEN_TTL_SECONDS`. Default `DEFAULT_TOKEN_TTL_SECONDS`.' }),
+  format: z.enum(['jwt', 'opaque']).optional().meta({ default: 'jwt' }),
+});
+
+/** `POST /admin/tokens/revoke`: the first alternative that parses wins. */
+export const revokeBody = z
+  .union([z.object({ auth_token: z.string().min(1) }), z.object({ jti: z.string().min(1).max(256) })])
+  .meta({ description: 'The token (`auth_token`) or its grant id (`jti`). With both, a non-empty `auth_token` is the one used.' });
+
+/**
+ * Client credentials in the body: `client_secret_post` (RFC 6749 §2.3.1), or
+ * the assertion methods (RFC 7523 §2.2). Empty values count as absent (RFC
+ * 6749 §3.2); which method was meant is decided by client authentication.
+ */
+const bodyClientCredentials = {
+  client_id: z.string().optional().meta({ description: '`client_secret_post`, and optionally with the assertion methods.' }),
+  client_secret: z.string().optional().meta({ description: '`client_secret_post` only (RFC 6749 §2.3.1).' }),
+  client_assertion: z.string().optional().meta({
+    description: 'A JWT signed with the client\'s private key (`private_key_jwt`) or its secret (`client_secret_jwt`), `aud` = this server.',
+  }),
+  client_assertion_type: z.string().optional().meta({
+    description:
+      '`private_key_jwt` and `client_secret_jwt` (RFC 7523 §2.2): `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, ' +
+      'the only type known; another fails client authentication (401).',
+  }),
+};
+
+/** `POST /api/v1/auth/token/validate`. */
+export const validationBody = z.object({
+  auth_token: z.string({ error: 'auth_token must be a string' }).optional().meta({
+    description:
+      'The token; never in the URL. Required: checked after the client is authenticated, so a missing or empty one is ' +
+      'a 400 `invalid_request` for an authenticated client.',
+  }),
+  ...bodyClientCredentials,
+});
+
+/** RFC 7662 §2.1 and RFC 7009 §2.1: `token` is required; values arrive as form strings. */
+const token = z.string({ error: 'parameter token is required' }).min(1, 'parameter token is required');
+
+/**
+ * `POST /introspect` form parameters (RFC 7662 §2.1). Other parameters are
+ * ignored; a repeated one, or more than 16, is refused.
+ */
+export const introspectionForm = z.object({
+  token: token.meta({
+    description: 'The token (RFC 7662 §2.1). Never in the URL. One longer than 4096 characters is answered `{"active": false}` (`malformed`).',
+  }),
+  token_type_hint: z.string().optional().meta({ description: 'Optional; unknown hints are ignored (RFC 7662 §2.1).' }),
+  ...bodyClientCredentials,
+});
+
+/** `POST /revoke` form parameters (RFC 7009 §2.1). */
+export const revocationForm = z.object({
+  token: token.meta({ description: 'The token to revoke (RFC 7009 §2.1). Never in the URL.' }),
+  token_type_hint: z.string().optional().meta({ description: 'Optional; unknown hints are ignored (RFC 7009 §2.1).' }),
+  ...bodyClientCredentials,
+});
