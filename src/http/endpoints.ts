@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AppServices } from '../app/services.js';
 import { toNumericDate, type Clock } from '../core/clock.js';
 import type { Verdict } from '../core/introspect.js';
@@ -8,6 +8,7 @@ import { readForm, readJson } from './body.js';
 import { presentedCredentials, presentedFormCredentials } from './credentials.js';
 import { InvalidRequest } from './errors.js';
 import type { ClientEndpoint } from './pipeline.js';
+import { validationBody } from './schemas/requests.js';
 import { JSON_MEDIA_TYPE, renderIntrospectionResponse, type SignedResponseDeps } from './signed-response.js';
 
 /**
@@ -59,13 +60,6 @@ export function validationResponse(verdict: Verdict, client: ApiClient, now: Dat
   };
 }
 
-export const validationBody = z.object({
-  auth_token: z.string({ error: 'auth_token must be a string' }).optional(),
-  client_id: z.string().optional(),
-  client_secret: z.string().optional(),
-  client_assertion: z.string().optional(),
-  client_assertion_type: z.string().optional(),
-});
 type ValidationBody = z.infer<typeof validationBody>;
 
 const formParameters = (req: Parameters<typeof readForm>[0], querystring: string, limit: number) => readForm(req, querystring, limit);

@@ -2,9 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import type { AppServices } from '../../app/services.js';
 import { clientView, customerView, issuedTokenView } from '../../app/views.js';
-import { clientAuthMethods } from '../../clients/client-auth.js';
 import { registrationResponse } from '../../clients/client-registration.js';
-import { ID_PATTERN, ID_RULE } from '../../core/ids.js';
 import type { ClientAuthMethod } from '../../store/types.js';
 import { jsonBody } from '../body.js';
 import type { AppDeps } from '../deps.js';
@@ -12,39 +10,7 @@ import { InvalidAdminToken, InvalidRequest } from '../errors.js';
 import { bearerSecretCheck, type AppMiddleware, type AppState } from '../middleware.js';
 import type { RateLimits } from '../rate-limit.js';
 import { ROUTER_OPTIONS } from '../routing.js';
-
-const id = z.string().regex(ID_PATTERN, ID_RULE);
-
-const newClientBody = z
-  .object({
-    name: z.string().min(1).max(200).optional(),
-    client_name: z.string().min(1).max(200).optional(),
-    token_endpoint_auth_method: z.enum(clientAuthMethods as [string, ...string[]]).optional(),
-    reason_codes: z.boolean().optional(),
-    site_ids: z.array(id).max(1000).nullable().optional(),
-    // RFC 7591 §2 / RFC 9701 §6 metadata; checked in depth by buildClient.
-    jwks: z.unknown().optional(),
-    jwks_uri: z.unknown().optional(),
-    introspection_signed_response_alg: z.unknown().optional(),
-  })
-  .refine((b) => b.name !== undefined || b.client_name !== undefined, 'name (or client_name) is required');
-
-const customerBody = z.object({
-  status: z.enum(['active', 'disabled']).optional(),
-  email: z.string().max(320).nullable().optional(),
-  first_name: z.string().max(200).nullable().optional(),
-  last_name: z.string().max(200).nullable().optional(),
-});
-
-const newTokenBody = z.object({
-  customer_id: id,
-  site_id: id.nullable().optional(),
-  client_id: id.optional(),
-  expires_in: z.number().int().positive().optional(),
-  format: z.enum(['jwt', 'opaque']).optional(),
-});
-
-const revokeBody = z.union([z.object({ auth_token: z.string().min(1) }), z.object({ jti: z.string().min(1).max(256) })]);
+import { customerBody, id, newClientBody, newTokenBody, revokeBody } from '../schemas/requests.js';
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);

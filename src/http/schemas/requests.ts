@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { clientAuthMethods } from '../client-auth.js';
+import { clientAuthMethods } from '../../clients/client-auth.js';
+import { ID_PATTERN, ID_RULE } from '../../core/ids.js';
 
 /**
  * Request bodies. The routes parse with these schemas and the OpenAPI
@@ -11,9 +12,8 @@ import { clientAuthMethods } from '../client-auth.js';
  * the parser accept and refuse the same bodies.
  */
 
-/** Identifiers from the platform: printable, short, no operators or paths. */
-export const idPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
-export const id = z.string().regex(idPattern, 'must be 1-128 characters of A-Z a-z 0-9 . _ : @ -');
+/** Identifiers from the platform (src/core/ids.ts). */
+export const id = z.string().regex(ID_PATTERN, ID_RULE);
 
 /** `POST /admin/clients`: RFC 7591 names where one exists. */
 export const newClientBody = z

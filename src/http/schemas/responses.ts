@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { reasonCodes } from '../../core/reasons.js';
-import { clientAuthMethods } from '../client-auth.js';
+import { clientAuthMethods } from '../../clients/client-auth.js';
 
 /**
  * Answer bodies, as the routes send them. The OpenAPI document is generated
