@@ -6,13 +6,10 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { decodeProtectedHeader } from 'jose';
 import supertest from 'supertest';
-import { loadConfig } from '../../src/config/index.js';
 import { FixedClock } from '../../src/core/clock.js';
-import { createApp } from '../../src/http/app.js';
 import { generateKeyRecord, KEY_FILE, KeyStore, KeyStoreHolder, readKeyFile, rotateKeyRecords, writeKeyFile } from '../../src/keys/keystore.js';
 import { KeyFileReloader } from '../../src/keys/reload.js';
-import { silentLogger } from '../../src/log.js';
-import { ADMIN_TOKEN, backends, basic, ISSUER, START } from '../helpers/app.js';
+import { ADMIN_TOKEN, backends, basic, buildTestApp, START } from '../helpers/app.js';
 import { captureLogs } from '../helpers/logs.js';
 
 interface LogLine {
@@ -28,16 +25,14 @@ async function rotatingServer(t: ExecutionContext, backend: (typeof backends ext
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const clock = new FixedClock(START);
   writeKeyFile(dir, [await generateKeyRecord('ES256', clock.now())]);
-  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: dir });
-  const keyOptions = { legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock };
-  const holder = new KeyStoreHolder(await KeyStore.fromRecords(readKeyFile(dir)!, keyOptions));
+  const { store, cleanup } = await backend.make();
+  const { app, keyHolder, keyOptions } = await buildTestApp({ env: { KEYS_DIR: dir }, store, clock, keyRecords: readKeyFile(dir)!, keyHolder: true });
+  const holder = keyHolder!;
   const { logger, lines: logged } = captureLogs();
   const lines = logged as LogLine[];
   const reloader = new KeyFileReloader({ dir, holder, keyOptions, logger, intervalMs });
   await reloader.start();
   t.teardown(() => reloader.stop());
-  const { store, cleanup } = await backend.make();
-  const app = createApp({ config, store, keys: holder.view, clock, logger: silentLogger() });
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(async () => {
