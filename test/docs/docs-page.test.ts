@@ -5,12 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { loadConfig } from '../../src/config/index.js';
-import { FixedClock } from '../../src/core/clock.js';
-import { createApp } from '../../src/http/app.js';
-import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
-import { silentLogger } from '../../src/log.js';
-import { MemoryStore } from '../../src/store/memory.js';
+import { buildTestApp } from '../helpers/app.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
@@ -23,13 +18,8 @@ const ARGS = [
 export const SCREENSHOT_DIR = mkdtempSync(join(tmpdir(), 'open-login-docs-'));
 
 async function startServer(): Promise<{ base: string; server: Server }> {
-  const clock = new FixedClock(new Date('2026-01-15T12:00:00Z'));
   // An issuer on another host: the page must still load nothing from it.
-  const config = loadConfig({ ISSUER: 'https://login.example.test', KEYS_DIR: '/nonexistent', ADMIN_TOKEN: 'x'.repeat(40) });
-  const keys = await KeyStore.fromRecords([await generateKeyRecord('ES256', clock.now())], {
-    legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock,
-  });
-  const app = createApp({ config, store: new MemoryStore({ logger: silentLogger() }), keys, clock, logger: silentLogger() });
+  const { app } = await buildTestApp({ env: { ISSUER: 'https://login.example.test' } });
   const server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };

@@ -61,6 +61,7 @@ async function setUp(t: ExecutionContext, options: { cacheTtlSeconds?: number; l
       break;
     } catch (error) {
       if (attempt === 10) throw error;
+      // Pacing between bounded retries: the attempt itself is what tells whether the store is ready.
       await sleep(200);
     }
   }
@@ -132,6 +133,7 @@ async function awaitRecovery(t: ExecutionContext, x: Setup, phase: string): Prom
       t.fail(`${phase}: not recovered within ${RECOVERY_BOUND_MS} ms`);
       return Date.now() - started;
     }
+    // Pacing between polls: only a request shows whether the app has recovered.
     await sleep(100);
   }
 }
@@ -161,7 +163,7 @@ function registerFaultSuite(declare: DeclareTest): void {
     // A server that is gone: connections refused.
     await x.db.kill();
     await expectUnavailable(t, x, 'killed');
-    // Still down a while later (the driver keeps retrying in the background).
+    // Still down a while later (the driver keeps retrying in the background): the time passing is what is tested.
     await sleep(STORE_TIMEOUT_MS);
     await expectUnavailable(t, x, 'still down');
 

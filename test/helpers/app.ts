@@ -3,10 +3,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import supertest from 'supertest';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
-import { FixedClock } from '../../src/core/clock.js';
-import { createApp } from '../../src/http/app.js';
+import { FixedClock, type Clock } from '../../src/core/clock.js';
+import { createApp, type AppDeps, type HttpApp } from '../../src/http/app.js';
 import { createHttpServer } from '../../src/http/listen.js';
-import { generateKeyRecord, KeyStore, type KeyRecord } from '../../src/keys/keystore.js';
+import { generateKeyRecord, KeyStore, KeyStoreHolder, type KeyRecord } from '../../src/keys/keystore.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../../src/store/types.js';
@@ -70,23 +70,58 @@ export interface AdminHelpers {
   issueToken(body: Record<string, unknown>): Promise<{ auth_token: string; jti: string; expires_at: string; expires_in: number }>;
 }
 
-export interface TestServerOptions {
+/** How a test wants the app built; everything left out gets the usual test default. */
+export interface TestAppOptions<C extends Clock = FixedClock> extends Partial<Omit<AppDeps, 'config' | 'store' | 'keys' | 'clock' | 'logger'>> {
+  /** Configuration over the defaults (ISSUER, ADMIN_TOKEN, no KEYS_DIR). */
   env?: ConfigInput;
+  /** Default: an empty embedded store. */
+  store?: Store;
+  /** Default: a FixedClock at START. */
+  clock?: C;
+  /** Default: one fresh ES256 key. */
   keyRecords?: KeyRecord[];
+  /** Serve the keys through a KeyStoreHolder (returned as `keyHolder`), so the test can swap them while serving. */
+  keyHolder?: boolean;
+  /** Default: a logger that writes nothing. */
   logger?: Logger;
 }
 
+/** An app built for a test, with the parts it was built from. */
+export interface TestApp<C extends Clock = FixedClock> {
+  app: HttpApp;
+  config: Config;
+  store: Store;
+  /** What the app was given as its keys (the holder's view with `keyHolder`). */
+  keys: KeyStore;
+  keyRecords: KeyRecord[];
+  keyHolder: KeyStoreHolder | undefined;
+  /** The options the KeyStore was built with, for building another one (as a key reload does). */
+  keyOptions: { legacyHs256Secret: string | null; maxTokenTtlSeconds: number; clock: Clock };
+  clock: C;
+  logger: Logger;
+}
+
+/** Builds the app the way tests need it: the one place that calls createApp for them. */
+export async function buildTestApp<C extends Clock = FixedClock>(options: TestAppOptions<C> = {}): Promise<TestApp<C>> {
+  const { env, store: given, clock: givenClock, keyRecords: givenRecords, keyHolder: hold, logger: givenLogger, ...deps } = options;
+  const clock = givenClock ?? (new FixedClock(START) as unknown as C);
+  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: '/nonexistent', ...env });
+  const store = given ?? new MemoryStore({ logger: silentLogger() });
+  const logger = givenLogger ?? silentLogger();
+  const keyRecords = givenRecords ?? [await generateKeyRecord('ES256', clock.now())];
+  const keyOptions = { legacyHs256Secret: config.legacyHs256Secret, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock };
+  const built = await KeyStore.fromRecords(keyRecords, keyOptions);
+  const keyHolder = hold ? new KeyStoreHolder(built) : undefined;
+  const keys = keyHolder ? keyHolder.view : built;
+  const app = createApp({ ...deps, config, store, keys, clock, logger });
+  return { app, config, store, keys, keyRecords, keyHolder, keyOptions, clock, logger };
+}
+
+export type TestServerOptions = Omit<TestAppOptions<FixedClock>, 'store'>;
+
 /** Builds the whole app on a given store, with a fixed clock and fresh keys. */
 export async function startTestServer(store: Store, options: TestServerOptions = {}): Promise<TestServer> {
-  const clock = new FixedClock(START);
-  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: '/nonexistent', ...options.env });
-  const keyRecords = options.keyRecords ?? [await generateKeyRecord('ES256', clock.now())];
-  const keys = await KeyStore.fromRecords(keyRecords, {
-    legacyHs256Secret: config.legacyHs256Secret,
-    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
-    clock,
-  });
-  const app = createApp({ config, store, keys, clock, logger: options.logger ?? silentLogger() });
+  const { app, config, keys, keyRecords, clock } = await buildTestApp({ ...options, store });
   const server: Server = createHttpServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const request = supertest.agent(server);

@@ -1,4 +1,7 @@
-import { connect } from 'node:net';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { eventually } from './wait.js';
 
 /** One HTTP/1.1 answer as read off the wire. */
 export interface RawResponse {
@@ -66,4 +69,40 @@ export function wire(method: string, target: string, fields: Record<string, stri
   for (const [name, value] of Object.entries(fields)) lines.push(`${name}: ${value}`);
   if (body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return `${lines.join('\r\n')}\r\n\r\n${body ?? ''}`;
+}
+
+const TCP_TABLE = '/proc/net/tcp';
+
+/** Send and receive queue lengths of the IPv4 TCP connections, by `localPort:remotePort`. */
+async function tcpQueues(): Promise<Map<string, { tx: number; rx: number }>> {
+  const queues = new Map<string, { tx: number; rx: number }>();
+  for (const row of (await readFile(TCP_TABLE, 'utf8')).split('\n').slice(1)) {
+    const [, local, remote, , txRx] = row.trim().split(/\s+/);
+    if (!local || !remote || !txRx) continue;
+    const [tx, rx] = txRx.split(':').map((hex) => parseInt(hex, 16));
+    queues.set(`${parseInt(local.split(':')[1]!, 16)}:${parseInt(remote.split(':')[1]!, 16)}`, { tx: tx!, rx: rx! });
+  }
+  return queues;
+}
+
+/**
+ * Resolves once the server listening on loopback `port` has read everything
+ * `sockets` sent it: nothing left in the sockets' buffers nor send queues,
+ * nor in the receive queue of the server's side of each connection (Linux,
+ * /proc/net/tcp). A node server parses what it reads in the same turn, so a
+ * request head read is a request begun. Throws after `timeoutMs`.
+ */
+export async function serverHasRead(port: number, sockets: Socket[], timeoutMs = 10_000): Promise<void> {
+  if (!existsSync(TCP_TABLE)) {
+    // Elsewhere the kernel's queues are not in view: give the server a moment instead.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return;
+  }
+  const allRead = async () => {
+    if (sockets.some((socket) => socket.writableLength > 0)) return false;
+    const queues = await tcpQueues();
+    // A connection no longer listed was closed: the server is done with it (it may answer before reading a body).
+    return sockets.every((socket) => (queues.get(`${socket.localPort}:${port}`)?.tx ?? 0) === 0 && (queues.get(`${port}:${socket.localPort}`)?.rx ?? 0) === 0);
+  };
+  if (!(await eventually(allRead, timeoutMs, 5))) throw new Error(`the server on port ${port} did not read what was sent within ${timeoutMs} ms`);
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -6,14 +7,12 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { decodeProtectedHeader } from 'jose';
 import supertest from 'supertest';
-import { loadConfig } from '../../src/config/index.js';
 import { FixedClock } from '../../src/core/clock.js';
-import { createApp } from '../../src/http/app.js';
 import { generateKeyRecord, KEY_FILE, KeyStore, KeyStoreHolder, readKeyFile, rotateKeyRecords, writeKeyFile } from '../../src/keys/keystore.js';
 import { KeyFileReloader } from '../../src/keys/reload.js';
-import { silentLogger } from '../../src/log.js';
-import { ADMIN_TOKEN, backends, basic, ISSUER, START } from '../helpers/app.js';
-import { captureLogs } from '../helpers/logs.js';
+import { ADMIN_TOKEN, backends, basic, buildTestApp, START } from '../helpers/app.js';
+import { captureLogs, readLogLines } from '../helpers/logs.js';
+import { whenEmitted } from '../helpers/wait.js';
 
 interface LogLine {
   level: string;
@@ -28,16 +27,14 @@ async function rotatingServer(t: ExecutionContext, backend: (typeof backends ext
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const clock = new FixedClock(START);
   writeKeyFile(dir, [await generateKeyRecord('ES256', clock.now())]);
-  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: dir });
-  const keyOptions = { legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock };
-  const holder = new KeyStoreHolder(await KeyStore.fromRecords(readKeyFile(dir)!, keyOptions));
-  const { logger, lines: logged } = captureLogs();
+  const { store, cleanup } = await backend.make();
+  const { app, keyHolder, keyOptions } = await buildTestApp({ env: { KEYS_DIR: dir }, store, clock, keyRecords: readKeyFile(dir)!, keyHolder: true });
+  const holder = keyHolder!;
+  const { logger, lines: logged, waitForLine } = captureLogs();
   const lines = logged as LogLine[];
   const reloader = new KeyFileReloader({ dir, holder, keyOptions, logger, intervalMs });
   await reloader.start();
   t.teardown(() => reloader.stop());
-  const { store, cleanup } = await backend.make();
-  const app = createApp({ config, store, keys: holder.view, clock, logger: silentLogger() });
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(async () => {
@@ -56,16 +53,7 @@ async function rotatingServer(t: ExecutionContext, backend: (typeof backends ext
     writeKeyFile(dir, rotated);
     return rotated[0]!.kid;
   };
-  return { dir, holder, reloader, lines, request, issue, introspect, rotate };
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
+  return { dir, holder, reloader, lines, waitForLine, request, issue, introspect, rotate };
 }
 
 for (const backend of backends()) {
@@ -79,6 +67,7 @@ for (const backend of backends()) {
     const newTokens: string[] = [];
     let stop = false;
     let checked = 0;
+    const progress = new EventEmitter();
     const failures: string[] = [];
     const lane = async (n: number) => {
       while (!stop) {
@@ -86,19 +75,22 @@ for (const backend of backends()) {
         const token = pool[(checked + n) % pool.length]!;
         const res = await s.introspect(token);
         checked += 1;
+        progress.emit('checked');
         if (res.status !== 200 || res.body.active !== true) failures.push(`${res.status} ${JSON.stringify(res.body)}`);
       }
     };
     const lanes = [0, 1, 2, 3].map(lane);
 
     // Counted, not timed: the machine may be slow, the sequence must be the same.
-    t.true(await waitFor(() => checked >= 20, 30_000), 'introspections ran before the rotation');
+    t.true(await whenEmitted(progress, 'checked', () => checked >= 20, 30_000), 'introspections ran before the rotation');
     const before = checked;
     const newKid = await s.rotate();
-    t.true(await waitFor(() => s.holder.current.current.kid === newKid, 5000), 'the periodic check picked up the new file');
+    // The reloader logs the swap once the new keys are in use.
+    await s.waitForLine((l) => l.event === 'keys.reloaded' && l.kid === newKid, 5000);
+    t.true(s.holder.current.current.kid === newKid, 'the periodic check picked up the new file');
     const swappedAt = checked;
     newTokens.push(await s.issue(), await s.issue());
-    t.true(await waitFor(() => checked >= swappedAt + 40, 30_000), 'introspections ran after the rotation');
+    t.true(await whenEmitted(progress, 'checked', () => checked >= swappedAt + 40, 30_000), 'introspections ran after the rotation');
     stop = true;
     await Promise.all(lanes);
 
@@ -180,23 +172,17 @@ test('server process: SIGHUP reloads a rotated key file without a restart', asyn
   t.teardown(() => {
     child.kill('SIGTERM');
   });
-  const lines: LogLine[] = [];
-  let buffer = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    const parts = buffer.split('\n');
-    buffer = parts.pop()!;
-    for (const p of parts) if (p.startsWith('{')) lines.push(JSON.parse(p) as LogLine);
-  });
-  t.true(await waitFor(() => lines.some((l) => l.msg === 'listening'), 20_000), 'the server started');
-  const port = lines.find((l) => l.msg === 'listening')!.port as number;
+  const log = readLogLines(child.stdout);
+  const listening = await log.waitForLine((l) => l.msg === 'listening', 20_000);
+  t.truthy(listening, 'the server started');
+  const port = listening!.port as number;
   const kids = async () => ((await (await fetch(`http://127.0.0.1:${port}/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid).sort();
   t.deepEqual(await kids(), [oldKid]);
 
   const rotated = await rotateKeyRecords(readKeyFile(dir)!, 'ES256', new Date());
   writeKeyFile(dir, rotated);
   child.kill('SIGHUP');
-  t.true(await waitFor(() => lines.some((l) => l.event === 'keys.reloaded'), 10_000), 'the server logged the reload');
+  t.truthy(await log.waitForLine((l) => l.event === 'keys.reloaded', 10_000), 'the server logged the reload');
   t.deepEqual(await kids(), [rotated[0]!.kid, oldKid].sort());
   t.is(child.exitCode, null, 'still running');
 });

@@ -47,7 +47,7 @@ test('every line carries its own time as RFC 3339 UTC, to the millisecond', asyn
   const before = Date.now();
   timed.info('first');
   timed.info('same millisecond, most likely');
-  // Timers may fire a millisecond early by the wall clock: wait on the clock itself.
+  // Time passing is what is tested. Timers may fire a millisecond early by the wall clock: wait on the clock itself.
   while (Date.now() < before + 5) await new Promise((resolve) => setTimeout(resolve, 1));
   timed.info('later');
   const after = Date.now();

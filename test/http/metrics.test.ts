@@ -4,12 +4,8 @@ import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { StoreUnavailableError } from '../../src/store/types.js';
 import supertest from 'supertest';
-import { loadConfig } from '../../src/config/index.js';
-import { FixedClock } from '../../src/core/clock.js';
-import { createApp } from '../../src/http/app.js';
-import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
 import type { Store } from '../../src/store/types.js';
-import { ADMIN_TOKEN, apiTest, basic, ISSUER, START, standardSetup, startTestServer } from '../helpers/app.js';
+import { ADMIN_TOKEN, apiTest, basic, buildTestApp, standardSetup, startTestServer } from '../helpers/app.js';
 
 /** The value of one sample line (`name{labels} value`), or undefined when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -161,12 +157,7 @@ test('a caller that passes its own metrics instruments the store below its cache
   const store = instrumentStore(inner, metrics);
   // A cache answering customers without the store, as the read-through cache does on a hit.
   const cached: Store = Object.create(store, { customers: { value: { ...store.customers, findById: async () => { metrics.cacheHit('customer'); return null; } } } });
-  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: '/nonexistent' });
-  const clock = new FixedClock(START);
-  const keys = await KeyStore.fromRecords([await generateKeyRecord('ES256', clock.now())], {
-    legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock,
-  });
-  const app = createApp({ config, store: cached, keys, clock, logger: silentLogger(), metrics });
+  const { app } = await buildTestApp({ store: cached, metrics });
   const res = await supertest(app.callback()).get('/admin/customers/c9').set('Authorization', `Bearer ${ADMIN_TOKEN}`);
   t.is(res.status, 404);
   const { body } = await metrics.render();
@@ -178,14 +169,9 @@ test('a caller that passes its own metrics instruments the store below its cache
 
 test('429s of the rate limiter are counted by kind', async (t) => {
   const metrics = new Metrics();
-  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: '/nonexistent', RATE_LIMIT_AUTH_FAILURES: '2' });
-  const clock = new FixedClock(START);
-  const keys = await KeyStore.fromRecords([await generateKeyRecord('ES256', clock.now())], {
-    legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock,
-  });
   const store = new MemoryStore({ logger: silentLogger() });
   await store.init();
-  const app = createApp({ config, store, keys, clock, logger: silentLogger(), metrics });
+  const { app } = await buildTestApp({ env: { RATE_LIMIT_AUTH_FAILURES: '2' }, store, metrics });
   const statuses: number[] = [];
   for (let i = 0; i < 4; i++) {
     const res = await supertest(app.callback()).post('/introspect').set('Authorization', basic('nobody', 'wrong')).type('form').send({ token: 'x' });

@@ -1,15 +1,11 @@
 import test from 'ava';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { SignJWT } from 'jose';
-import { loadConfig } from '../../src/config/index.js';
-import { FixedClock } from '../../src/core/clock.js';
 import { reasonCodes } from '../../src/core/reasons.js';
-import { createApp } from '../../src/http/app.js';
 import { openApiDocument } from '../../src/http/openapi.js';
-import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import { ADMIN_TOKEN, apiTest, basic, downStore, ISSUER, START, standardSetup, startTestServer, type TestServer } from '../helpers/app.js';
+import { ADMIN_TOKEN, apiTest, basic, buildTestApp, downStore, ISSUER, standardSetup, startTestServer, type TestServer } from '../helpers/app.js';
 import { appRoutes, Conformance } from '../helpers/openapi.js';
 
 type Json = Record<string, unknown>;
@@ -34,12 +30,7 @@ test('reason codes are the enum of src/core/reasons.ts', (t) => {
 });
 
 test('every route the app serves is documented, and every documented operation is served', async (t) => {
-  const config = loadConfig({ ISSUER, ADMIN_TOKEN, KEYS_DIR: '/nonexistent' });
-  const clock = new FixedClock(START);
-  const keys = await KeyStore.fromRecords([await generateKeyRecord('ES256', clock.now())], {
-    legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock,
-  });
-  const app = createApp({ config, store: new MemoryStore({ logger: silentLogger() }), keys, clock, logger: silentLogger() });
+  const { app } = await buildTestApp();
   const served = appRoutes(app);
   const documented = new Set<string>();
   for (const [path, item] of Object.entries(openApiDocument().paths as Record<string, Json>)) {

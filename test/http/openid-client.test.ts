@@ -2,12 +2,8 @@ import { createServer, type Server } from 'node:http';
 import test, { type ExecutionContext } from 'ava';
 import { exportJWK, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
-import { loadConfig } from '../../src/config/index.js';
 import { systemClock } from '../../src/core/clock.js';
-import { createApp } from '../../src/http/app.js';
-import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
-import { silentLogger } from '../../src/log.js';
-import { ADMIN_TOKEN, backends, type Backend } from '../helpers/app.js';
+import { ADMIN_TOKEN, backends, buildTestApp, type Backend } from '../helpers/app.js';
 
 /**
  * End to end with a real OAuth client library (openid-client v6) over HTTP:
@@ -22,19 +18,13 @@ async function liveServer(t: ExecutionContext, backend: Backend) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const issuer = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const config = loadConfig({
-    ISSUER: issuer,
-    ADMIN_TOKEN,
-    KEYS_DIR: '/nonexistent',
-    CLIENT_SECRET_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
-  });
-  const keys = await KeyStore.fromRecords([await generateKeyRecord('ES256', new Date())], {
-    legacyHs256Secret: null,
-    maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+  const { store, cleanup } = await backend.make();
+  const { app, keys } = await buildTestApp({
+    env: { ISSUER: issuer, CLIENT_SECRET_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=' },
+    store,
     clock: systemClock,
   });
-  const { store, cleanup } = await backend.make();
-  server.on('request', createApp({ config, store, keys, clock: systemClock, logger: silentLogger() }).callback());
+  server.on('request', app.callback());
   t.teardown(async () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await cleanup();

@@ -3,13 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as oauth from 'oauth4webapi';
 import * as openid from 'openid-client';
-import { loadConfig } from '../../src/config/index.js';
 import { systemClock } from '../../src/core/clock.js';
-import { createApp } from '../../src/http/app.js';
-import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
-import { silentLogger } from '../../src/log.js';
 import type { Store } from '../../src/store/types.js';
-import { backends } from '../helpers/app.js';
+import { backends, buildTestApp } from '../helpers/app.js';
 import type { DeclareTest } from '../helpers/mongo.js';
 
 /**
@@ -33,11 +29,8 @@ async function start(store: Store): Promise<Running> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = loadConfig({ ISSUER: issuer, ADMIN_TOKEN, KEYS_DIR: '/nonexistent' });
-  const keys = await KeyStore.fromRecords([await generateKeyRecord('ES256', new Date())], {
-    legacyHs256Secret: null, maxTokenTtlSeconds: config.maxTokenTtlSeconds, clock: systemClock,
-  });
-  server.on('request', createApp({ config, store, keys, clock: systemClock, logger: silentLogger() }).callback());
+  const { app } = await buildTestApp({ env: { ISSUER: issuer, ADMIN_TOKEN }, store, clock: systemClock });
+  server.on('request', app.callback());
   const admin = async (path: string, body: unknown, method = 'POST') => {
     const res = await fetch(`${issuer}${path}`, {
       method, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body),

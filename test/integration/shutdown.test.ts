@@ -5,6 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readLogLines } from '../helpers/logs.js';
+import { serverHasRead } from '../helpers/raw-http.js';
+import { whenEmitted } from '../helpers/wait.js';
 
 const ADMIN_TOKEN = 'shutdown-test-admin-token-0123456789abcdef';
 
@@ -32,16 +35,14 @@ async function inFlightAtSigterm(t: ExecutionContext, keepAlive: boolean): Promi
   let output = '';
   child.stdout.on('data', (chunk) => (output += String(chunk)));
   child.stderr.on('data', (chunk) => (output += String(chunk)));
+  const log = readLogLines(child.stdout);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const waitFor = async (pattern: RegExp, what: string) => {
-    const deadline = Date.now() + 20_000;
-    while (!pattern.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no "${what}" in the server output:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+  /** Resolves once the server logs `msg`; throws if it does not within 20 s or its output ends first. */
+  const logged = async (msg: string) => {
+    if (!(await log.waitForLine((l) => l.msg === msg, 20_000))) throw new Error(`no "${msg}" in the server output:\n${output}`);
   };
   try {
-    await waitFor(/"msg":"listening"/, 'listening');
+    await logged('listening');
     const admin = async (method: string, path: string, body: unknown) => {
       return new Promise<Record<string, string>>((resolve, reject) => {
         const req = request(`${base}${path}`, { method, agent: false, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' } }, (res) => {
@@ -69,17 +70,24 @@ async function inFlightAtSigterm(t: ExecutionContext, keepAlive: boolean): Promi
       `POST /introspect HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic ${basic}\r\n${keepAlive ? '' : 'Connection: close\r\n'}` +
         `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A connection whose head is not read yet at SIGTERM is idle, and closed unanswered.
+    await serverHasRead(port, [socket]);
 
     child.kill('SIGTERM');
-    await waitFor(/"msg":"shutting down"/, 'shutting down');
+    await logged('shutting down');
+    // A pause on purpose: what is tested is that the process does not exit during it.
     await new Promise((resolve) => setTimeout(resolve, 300));
     t.is(child.exitCode, null, 'the process waits for the request in flight');
 
     // write, not end: a half-closed socket makes Node's server abort the request.
     socket.write(body.slice(10));
     // A keep-alive client holds its connection open after the answer, as gateways do.
-    const answered = keepAlive ? waitUntil(() => /\r\n\r\n\{.*\}$/s.test(answer), 10_000) : closed;
+    const whole = () => /\r\n\r\n\{.*\}$/s.test(answer);
+    const answered = keepAlive
+      ? whenEmitted(socket, 'data', whole, 10_000).then((ok) => {
+          if (!ok) throw new Error(`no whole answer within 10 s: ${answer}`);
+        })
+      : closed;
     await answered;
     t.regex(answer, /^HTTP\/1\.1 200 OK\r\n/);
     t.regex(answer, /"active":true/);
@@ -93,17 +101,7 @@ async function inFlightAtSigterm(t: ExecutionContext, keepAlive: boolean): Promi
   }
 }
 
-async function waitUntil(condition: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-// Serial: each test gives the server 300 ms to take the half request before
-// SIGTERM, which a second server compiling and starting alongside could use
-// up on a two-core machine: a connection not yet read at SIGTERM is closed unanswered.
+// Serial: each test starts a server process of its own and times its exit.
 test.serial('SIGTERM lets an in-flight request finish, then the process exits 0', (t) => inFlightAtSigterm(t, false));
 
 // A keep-alive connection is idle only after its answer is sent; the server

@@ -13,11 +13,12 @@ import { MemoryWindowCounter, RateLimits, type WindowCounter } from '../../src/h
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { basic, standardSetup, startTestServer, type TestServer } from '../helpers/app.js';
+import { serverHasRead } from '../helpers/raw-http.js';
 
 const LIMIT = 5;
 const REQUESTS = 60;
 
-/** Opens one connection per request, sends every head, then (after a pause) every body; returns the statuses. */
+/** Opens one connection per request, sends every head, then (once the server has read them) every body; returns the statuses. */
 async function raceBodies(port: number, head: string, body: string): Promise<number[]> {
   const sockets: Socket[] = [];
   const answers: Array<Promise<number>> = [];
@@ -39,8 +40,8 @@ async function raceBodies(port: number, head: string, body: string): Promise<num
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     socket.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
   }
-  // Every head is in; the bodies come "late" and together.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Every head is in (the server has read them); the bodies come "late" and together.
+  await serverHasRead(port, sockets);
   for (const socket of sockets) socket.write(body);
   try {
     return await Promise.all(answers);

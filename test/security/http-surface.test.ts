@@ -70,6 +70,7 @@ function slowHead(port: number, everyMs: number, limitMs: number): Promise<numbe
       if (!socket.writable || i >= head.length) return;
       socket.write(head[i++]!);
     }, everyMs);
+    // The trickle is the behaviour under test; this only caps how long the test waits for the server to cut it.
     const stop = setTimeout(() => socket.destroy(), limitMs);
     socket.on('error', () => undefined);
     socket.on('close', () => {

@@ -30,6 +30,7 @@ import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { ADMIN_TOKEN, apiTest, ISSUER, START, startTestServer, type TestServer } from '../helpers/app.js';
 import { captureLogs } from '../helpers/logs.js';
+import { settlesWithin } from '../helpers/wait.js';
 
 const UNIFORM = { error: 'invalid_client', error_description: 'client authentication failed' };
 const LOOPBACK_ALLOWED = { env: { JWKS_URI_ALLOW_LOOPBACK: 'true', RATE_LIMIT_AUTH_FAILURES: '0' } };
@@ -299,6 +300,8 @@ apiTest(
     const keys = await es256();
     let written = 0;
     let closed = false;
+    let sawClose = () => {};
+    const connectionClosed = new Promise<void>((resolve) => (sawClose = resolve));
     const remote = await loopbackServer((_req, res) => {
       res.setHeader('Content-Type', 'application/json');
       res.write('{"keys":[');
@@ -311,6 +314,7 @@ apiTest(
       };
       res.on('close', () => {
         closed = true;
+        sawClose();
       });
       pump();
     });
@@ -320,7 +324,8 @@ apiTest(
     t.is(res.status, 401);
     t.deepEqual(res.body, UNIFORM);
     t.true(Date.now() - started < 4000, `answered in ${Date.now() - started} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Closed by the cut, within the bound above: the fetch's own time limit would close it only later.
+    await settlesWithin(connectionClosed, Math.max(0, started + 4000 - Date.now()));
     t.true(closed, 'the server saw the connection closed');
     t.true(written < 64 * 1024 * 1024, `${written} bytes written before the cut`);
   },

@@ -4,6 +4,7 @@ import { MongoStore } from '../../src/store/mongo.js';
 import { StoreUnavailableError } from '../../src/store/types.js';
 import { captureLogs } from '../helpers/logs.js';
 import { makeMongoTestStore, mongoRequired, mongoTestUri, probeMongo, withRawClient, type DeclareTest } from '../helpers/mongo.js';
+import { eventually } from '../helpers/wait.js';
 import { makeClient, makeCustomer, makeGrant, makeOpaqueGrant, storeContract } from './contract.js';
 
 // Needs no server: a refused port must turn into StoreUnavailableError quickly, never a hang.
@@ -194,10 +195,8 @@ function registerMongoSuite(uri: string | null): void {
     await store.grants.insert(pastRetention);
     await store.grants.insert(withinRetention);
 
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (await store.grants.findById(pastRetention.id)) !== null) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // The sweep runs in the background and announces nothing: poll for its effect.
+    await eventually(async () => (await store.grants.findById(pastRetention.id)) === null, 5000, 100);
     t.is(await store.grants.findById(pastRetention.id), null, 'the sweeper should have deleted the old grant');
     t.deepEqual(await store.grants.findById(withinRetention.id), withinRetention);
   });
@@ -215,8 +214,7 @@ function registerMongoSuite(uri: string | null): void {
     const now = new Date();
     t.true(await store.replays.use('cli_a', 'expired', new Date(now.getTime() - 1000), new Date(now.getTime() - 2000)));
     t.true(await store.replays.use('cli_a', 'live', new Date(now.getTime() + 60_000), now));
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (await used()).length > 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(async () => (await used()).length <= 1, 5000, 100);
     t.deepEqual((await used()).map((d) => d.jti), ['live'], 'the sweeper should have deleted the expired id only');
   });
 
