@@ -24,7 +24,8 @@ function isoTimeOncePerMillisecond(): () => string {
 /**
  * Linux's PIPE_BUF: a write of at most this many bytes to a pipe is neither
  * split nor interleaved with another process's writes, so the workers of a
- * cluster, which share one standard output, never cut each other's lines.
+ * cluster, which share one standard output, never cut each other's lines
+ * (only a single line longer than this, written alone, could be).
  */
 const CHUNK_BYTES = 4096;
 
@@ -46,13 +47,14 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
  * keep their order. Nothing is in flight between writes, so on exit the few
  * lines not yet written are written synchronously (`flushSync`).
  *
- * Back-pressure. A blocking descriptor (a file, a terminal, a pipe as a
- * container runtime hands it over) makes a slow reader slow the writer, as
- * `console.log` does; one chunk is held. A non-blocking pipe or socket that is
- * full refuses the write (EAGAIN): finished chunks then wait, offered again
- * every RETRY_MS, up to `maxQueuedBytes` (4 MiB by default); beyond that new
- * lines are dropped and counted, and once the reader has caught up
- * `onDropped` is told how many (the logger writes a warning line).
+ * Back-pressure. A blocking descriptor (a file, a terminal, a pipe that no
+ * process made non-blocking: Node does when `process.stdout` is used) makes a
+ * slow reader slow the writer, as `console.log` does; one chunk is held. A
+ * non-blocking pipe or socket that is full refuses the write (EAGAIN):
+ * finished chunks then wait, offered again every RETRY_MS, up to
+ * `maxQueuedBytes` (4 MiB by default); beyond that new lines are dropped and
+ * counted, and once the reader has caught up `onDropped` is told how many
+ * (the logger writes a warning line).
  */
 export class LineBatchDestination implements DestinationStream {
   /** Lines of the chunk being filled, and their length in UTF-16 units (never more than their UTF-8 bytes). */
