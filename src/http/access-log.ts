@@ -25,8 +25,9 @@ export function requestLog(logger: Logger, policy: RequestLogPolicy = 'all'): Ap
         route: ctx.state.route ?? UNMATCHED_ROUTE,
         status: ctx.status,
         started,
-        clientId: ctx.state.client?.id,
-        reason: ctx.state.reason,
+        // Koa serves no client-authenticated endpoint (those are pipeline.ts's): no client, no verdict.
+        clientId: undefined,
+        reason: undefined,
       }, policy);
     }
   };

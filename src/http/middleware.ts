@@ -1,6 +1,5 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { Middleware, ParameterizedContext } from 'koa';
-import type { ApiClient } from '../store/types.js';
 
 /**
  * The Koa side of the HTTP layer (admin API, discovery, keys, docs,
@@ -13,9 +12,6 @@ export interface AppState {
   requestId: string;
   /** JSON body (JSON endpoints). */
   json?: unknown;
-  client?: ApiClient;
-  /** The verdict's reason, for the request log line. */
-  reason?: string;
   /** The matched route template (set by the metrics middleware), for the request log line. */
   route?: string;
 }

@@ -6,16 +6,11 @@ import { bearerSecretCheck, type AppMiddleware, type AppState } from '../middlew
 import type { RateLimits } from '../rate-limit.js';
 import { ROUTER_OPTIONS } from '../routing.js';
 
-/** Endpoints whose verdicts are counted by reason and client. */
-const VERDICT_ENDPOINTS: Record<string, string> = {
-  '/introspect': 'introspect',
-  '/api/v1/auth/token/validate': 'validate',
-};
-
 /**
- * Counts every request by route template (never the raw path) and status,
- * and every rendered verdict by result and client. Mounted outside the error
- * renderer, so it sees the final status of failed requests too.
+ * Counts every request Koa serves by route template (never the raw path)
+ * and status. Mounted outside the error renderer, so it sees the final
+ * status of failed requests too. The client endpoints, which render
+ * verdicts, are counted by their pipeline (../pipeline.ts).
  */
 export function metricsMiddleware(metrics: Metrics, routers: () => Router<AppState>[] = () => []): AppMiddleware {
   return async (ctx, next) => {
@@ -27,10 +22,6 @@ export function metricsMiddleware(metrics: Metrics, routers: () => Router<AppSta
       const matched = (ctx.matched as Layer[] | undefined) ?? routers().flatMap((r) => r.match(ctx.path, ctx.method).path as Layer[]);
       const route = (ctx.state.route = routeTemplate(matched));
       metrics.httpRequest(route, ctx.method, ctx.status, Number(process.hrtime.bigint() - started) / 1e9);
-      const endpoint = VERDICT_ENDPOINTS[route];
-      if (endpoint && ctx.state.reason && ctx.state.client) {
-        metrics.introspectionResult(endpoint, ctx.state.reason, ctx.state.client.id);
-      }
     }
   };
 }
