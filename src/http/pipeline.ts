@@ -83,19 +83,6 @@ export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: Pip
   // A client assertion may name the endpoint as its audience (OIDC Core §9): the route, however the path was spelled.
   const endpointUrl = `${config.issuer}${route}`;
 
-  /** Steps 4 to 7. */
-  async function answer(x: Exchange): Promise<Answer> {
-    const url = x.req.url ?? '';
-    const q = url.indexOf('?');
-    const params = await endpoint.read(x.req, q < 0 ? '' : url.slice(q + 1), config.bodyLimitBytes);
-    // A failed authentication must reach the limiter as the 401 it is answered with, so that it counts.
-    const client = (x.client = await limits.attempt(x.ip, x.requestId, () =>
-      services.authenticateClient(endpoint.credentials(x.req.headers.authorization || undefined, params), endpointUrl, x.requestId).catch(asInvalidClient),
-    ));
-    Object.assign(x.headers, await limits.charge(client.id, x.ip, x.requestId));
-    return endpoint.act(params, client, x);
-  }
-
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const method = req.method ?? 'GET';
@@ -105,8 +92,20 @@ export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: Pip
     let result: Answer;
     try {
       x = { req, requestId, ip: clientAddress(req), headers };
-      if (method === 'POST') result = await answer(x);
-      else {
+      if (method === 'POST') {
+        // 4. The parameters.
+        const url = req.url ?? '';
+        const q = url.indexOf('?');
+        const params = await endpoint.read(req, q < 0 ? '' : url.slice(q + 1), config.bodyLimitBytes);
+        // 5. Client authentication. A failure must reach the limiter as the 401 it is answered with, so that it counts.
+        const client = (x.client = await limits.attempt(x.ip, requestId, () =>
+          services.authenticateClient(endpoint.credentials(req.headers.authorization || undefined, params), endpointUrl, requestId).catch(asInvalidClient),
+        ));
+        // 6. The client's budget.
+        Object.assign(headers, await limits.charge(client.id, x.ip, requestId));
+        // 7. The action.
+        result = await endpoint.act(params, client, x);
+      } else {
         // As the routers' allowedMethods: OPTIONS lists the method, anything else is 405.
         headers.Allow = 'POST';
         if (method !== 'OPTIONS') throw new OAuthError('invalid_request', 'method not allowed on this endpoint', 405);
