@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RequestLogPolicy } from '../config/index.js';
-import type { Logger } from '../log.js';
+import { requestLineWriter, type Logger } from '../log.js';
 import { UNMATCHED_ROUTE } from '../metrics.js';
 import type { AppMiddleware } from './middleware.js';
 
@@ -11,14 +11,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * per request. The line holds the route path, never the query string or body.
  */
 export function requestLog(logger: Logger, policy: RequestLogPolicy = 'all'): AppMiddleware {
+  const log = accessLog(logger, policy);
   return async (ctx, next) => {
     ctx.state.requestId = requestIdOf(ctx.get('X-Request-Id'));
     ctx.set('X-Request-Id', ctx.state.requestId);
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     try {
       await next();
     } finally {
-      logRequest(logger, {
+      log({
         requestId: ctx.state.requestId,
         method: ctx.method,
         // The template, never the raw path: a token put in a URL must not reach the log.
@@ -28,7 +29,7 @@ export function requestLog(logger: Logger, policy: RequestLogPolicy = 'all'): Ap
         // Koa serves no client-authenticated endpoint (those are pipeline.ts's): no client, no verdict.
         clientId: undefined,
         reason: undefined,
-      }, policy);
+      });
     }
   };
 }
@@ -56,26 +57,29 @@ export interface RequestLogLine {
   /** The route template, never the raw path or query. */
   route: string;
   status: number;
-  /** `process.hrtime.bigint()` when the request arrived. */
-  started: bigint;
+  /** `performance.now()` when the request arrived. */
+  started: number;
   clientId: string | undefined;
   reason: string | undefined;
 }
 
-/** Writes the line unless `LOG_REQUESTS` leaves it out (`errors`: only answers of 400 and above). */
-export function logRequest(logger: Logger, line: RequestLogLine, policy: RequestLogPolicy = 'all'): void {
-  if (policy === 'none' || (policy === 'errors' && line.status < 400)) return;
-  logger.info(
-    {
+/**
+ * The access log of one app: one line per request (`LOG_REQUESTS`: `all`;
+ * `errors`, only answers of 400 and above; `none`), written by
+ * `requestLineWriter` (src/log.ts) in the form pino writes every other line.
+ */
+export function accessLog(logger: Logger, policy: RequestLogPolicy = 'all'): (line: RequestLogLine) => void {
+  const write = requestLineWriter(logger);
+  return (line) => {
+    if (policy === 'none' || (policy === 'errors' && line.status < 400)) return;
+    write({
       req_id: line.requestId,
       method: line.method,
       route: line.route,
       status: line.status,
-      ms: Number(process.hrtime.bigint() - line.started) / 1e6,
+      ms: performance.now() - line.started,
       client_id: line.clientId,
       reason: line.reason,
-    },
-    'request',
-  );
+    });
+  };
 }
-

@@ -5,7 +5,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ApiClient } from '../store/types.js';
-import { logRequest, requestIdOf } from './access-log.js';
+import { accessLog, requestIdOf } from './access-log.js';
 import { asInvalidClient, errorBody, OAuthError, toOAuthError } from './errors.js';
 import { NO_STORE_HEADERS } from './middleware.js';
 import type { RateLimits } from './rate-limit.js';
@@ -82,9 +82,10 @@ export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: Pip
   const route = CLIENT_ENDPOINTS[endpoint.name];
   // A client assertion may name the endpoint as its audience (OIDC Core §9): the route, however the path was spelled.
   const endpointUrl = `${config.issuer}${route}`;
+  const log = accessLog(logger, config.logRequests);
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const method = req.method ?? 'GET';
     const requestId = requestIdOf(req.headers['x-request-id']);
     const headers: OutgoingHttpHeaders = { 'X-Request-Id': requestId, ...NO_STORE_HEADERS };
@@ -123,8 +124,8 @@ export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: Pip
     res.end(result.body);
     const client = x?.client;
     const reason = x?.reason;
-    logRequest(logger, { requestId, method, route, status, started, clientId: client?.id, reason }, config.logRequests);
-    metrics.httpRequest(route, method, status, Number(process.hrtime.bigint() - started) / 1e9);
+    log({ requestId, method, route, status, started, clientId: client?.id, reason });
+    metrics.httpRequest(route, method, status, (performance.now() - started) / 1000);
     if (endpoint.verdictLabel && reason && client) metrics.introspectionResult(endpoint.verdictLabel, reason, client.id);
   }
 

@@ -23,7 +23,8 @@ test('X-Request-Id: a well-formed one is echoed and logged; others are replaced 
       const res = await s.request.get('/healthz').set('X-Request-Id', bad);
       const id = res.headers['x-request-id']!;
       t.not(id, bad);
-      t.regex(id, /^[0-9a-f-]{36}$/);
+      // A new id: the well-formed shape, from this process's own sequence (src/http/access-log.ts).
+      t.regex(id, /^[A-Za-z0-9_-]{12}-[0-9a-z]+$/);
       t.true(requestLines().some((l) => l.req_id === id));
     }
     // Without one, each request gets its own.
