@@ -28,6 +28,7 @@ export function requiredToken(params: Map<string, string>): string {
 export function introspectionResponse(verdict: Verdict, client: ApiClient): Record<string, unknown> {
   if (!verdict.active) return client.reasonCodes ? { active: false, reason: verdict.reason } : { active: false };
   const t = verdict.token;
+  // One object literal, `nbf` left undefined when absent (JSON.stringify drops it): no spread per answer.
   return {
     active: true,
     sub: t.sub,
@@ -35,7 +36,7 @@ export function introspectionResponse(verdict: Verdict, client: ApiClient): Reco
     token_type: 'Bearer',
     exp: t.exp,
     iat: t.iat,
-    ...(t.nbf !== undefined ? { nbf: t.nbf } : {}),
+    nbf: t.nbf,
     iss: t.iss,
     aud: t.aud,
     jti: t.jti,

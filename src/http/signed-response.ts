@@ -63,15 +63,16 @@ export async function signIntrospectionResponse(answer: Record<string, unknown>,
  * registered. The answer depends on Accept, so it carries `Vary: Accept`
  * (for caches, were any to keep it).
  */
-export async function renderIntrospectionResponse(
+export function renderIntrospectionResponse(
   req: IncomingMessage,
   answer: Record<string, unknown>,
   client: ApiClient,
   deps: SignedResponseDeps,
-): Promise<{ contentType: string; body: string }> {
+): { contentType: string; body: string } | Promise<{ contentType: string; body: string }> {
   if (client.introspectionSignedResponseAlg && asksForSignedAnswer(req)) {
-    return { contentType: INTROSPECTION_JWT_MEDIA_TYPE, body: await signIntrospectionResponse(answer, client, deps) };
+    return signIntrospectionResponse(answer, client, deps).then((body) => ({ contentType: INTROSPECTION_JWT_MEDIA_TYPE, body }));
   }
+  // The usual answer is ready at once: no promise to make for it.
   return { contentType: JSON_MEDIA_TYPE, body: JSON.stringify(answer) };
 }
 
