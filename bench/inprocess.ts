@@ -11,6 +11,7 @@ import { getHeapStatistics } from 'node:v8';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/log.js';
 import { embeddedBenchApp } from './embedded-app.js';
+import { FlexibleWindowCounter } from './flexible-counter.js';
 
 /**
  * `npm run bench:inprocess`: the CPU cost of this server's own part of an
@@ -25,7 +26,8 @@ import { embeddedBenchApp } from './embedded-app.js';
  * deciding whether a change to the hot path pays.
  *
  * Flags: --n=REQUESTS per round (default 50000), --rounds=N (default 5),
- * --heap-profile (also write a sampled allocation profile of the hot cases
+ * --rate-limit-counter=flexible (count rate limits with rate-limiter-flexible's
+ * RateLimiterMemory instead of the server's own counter), --heap-profile (also write a sampled allocation profile of the hot cases
  * to bench/results/, to see which code allocates what).
  */
 
@@ -107,7 +109,9 @@ process.env.RATE_LIMIT_CLIENT_REQUESTS ??= '100000000';
 const config = loadConfig(process.env);
 const devNull = new Writable({ write: (_chunk, _encoding, callback) => callback() });
 const logger = createLogger({ level: config.logLevel, destination: devNull });
-const { app, seed } = await embeddedBenchApp(config, logger, 10);
+const COUNTER = arg('rate-limit-counter');
+if (COUNTER !== undefined && COUNTER !== 'flexible') throw new Error(`--rate-limit-counter: only "flexible" is known, not ${COUNTER}`);
+const { app, seed } = await embeddedBenchApp(config, logger, 10, COUNTER === 'flexible' ? { rateLimitCounter: new FlexibleWindowCounter() } : {});
 const listener = app.callback();
 
 /** The baseline: read the body, answer a fixed JSON, nothing else. */
@@ -172,7 +176,7 @@ async function writeHeapProfile(profiled: typeof cases): Promise<void> {
 async function allocationsInChild(): Promise<Map<string, number>> {
   const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
-    ['--min-semi-space-size=256', '--max-semi-space-size=256', fileURLToPath(import.meta.url), '--allocations-only', ...(HEAP_PROFILE ? ['--heap-profile'] : [])],
+    ['--min-semi-space-size=256', '--max-semi-space-size=256', fileURLToPath(import.meta.url), '--allocations-only', ...(HEAP_PROFILE ? ['--heap-profile'] : []), ...(COUNTER ? [`--rate-limit-counter=${COUNTER}`] : [])],
     { env: process.env },
   );
   if (stderr) process.stderr.write(stderr);
@@ -195,4 +199,4 @@ for (const [name, xs] of results) {
     `| ${name} | ${fastest(xs).toFixed(1)} | ${median(xs).toFixed(1)} | ${(fastest(xs) - base).toFixed(1)} | ${Number.isNaN(bytes) ? '-' : Math.round(bytes)} | ${xs.map((x) => x.toFixed(1)).join(' ')} |`,
   );
 }
-console.log(`\nNode ${process.version}, ${N} requests per round; access log ${config.logRequests}.`);
+console.log(`\nNode ${process.version}, ${N} requests per round; access log ${config.logRequests}; rate-limit counter ${COUNTER ?? 'ours'}.`);
