@@ -27,14 +27,19 @@ import { FlexibleWindowCounter } from './flexible-counter.js';
  *
  * Flags: --n=REQUESTS per round (default 50000), --rounds=N (default 5),
  * --rate-limit-counter=flexible (count rate limits with rate-limiter-flexible's
- * RateLimiterMemory instead of the server's own counter), --heap-profile (also write a sampled allocation profile of the hot cases
- * to bench/results/, to see which code allocates what).
+ * RateLimiterMemory instead of the server's own counter), --alloc-n=REQUESTS
+ * for the allocation figures (default 2000 after as many to warm up; more,
+ * e.g. 10000, keeps late JIT compilation out of the span, which moves them
+ * by a few hundred bytes), --heap-profile (also write a sampled allocation
+ * profile of the hot cases to bench/results/, to see which code allocates
+ * what).
  */
 
 const arg = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const N = Number(arg('n') ?? 50_000);
 const ROUNDS = Number(arg('rounds') ?? 5);
+const ALLOC_N = Number(arg('alloc-n') ?? 2000);
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -142,8 +147,10 @@ const HEAP_PROFILE = process.argv.includes('--heap-profile');
 if (process.argv.includes('--allocations-only')) {
   const out: Record<string, number> = {};
   for (const [name, l, b] of cases) {
-    await measure(l, headers, b, 2000);
-    out[name] = await allocatedPerRequest(l, headers, b, 2000);
+    await measure(l, headers, b, ALLOC_N);
+    // An empty young generation for each span (the child runs with --expose-gc).
+    (globalThis as { gc?: () => void }).gc?.();
+    out[name] = await allocatedPerRequest(l, headers, b, ALLOC_N);
   }
   if (HEAP_PROFILE) await writeHeapProfile(cases.slice(1));
   console.log(JSON.stringify(out));
@@ -176,7 +183,16 @@ async function writeHeapProfile(profiled: typeof cases): Promise<void> {
 async function allocationsInChild(): Promise<Map<string, number>> {
   const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
-    ['--min-semi-space-size=256', '--max-semi-space-size=256', fileURLToPath(import.meta.url), '--allocations-only', ...(HEAP_PROFILE ? ['--heap-profile'] : []), ...(COUNTER ? [`--rate-limit-counter=${COUNTER}`] : [])],
+    [
+      '--expose-gc',
+      '--min-semi-space-size=256',
+      '--max-semi-space-size=256',
+      fileURLToPath(import.meta.url),
+      '--allocations-only',
+      `--alloc-n=${ALLOC_N}`,
+      ...(HEAP_PROFILE ? ['--heap-profile'] : []),
+      ...(COUNTER ? [`--rate-limit-counter=${COUNTER}`] : []),
+    ],
     { env: process.env },
   );
   if (stderr) process.stderr.write(stderr);
