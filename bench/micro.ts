@@ -2,15 +2,18 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
+import { ExpiringLru } from '../src/cache/lru.js';
 import { systemClock } from '../src/core/clock.js';
 import { MemoryWindowCounter, RateLimits, type WindowCounter } from '../src/http/rate-limit.js';
 import { silentLogger } from '../src/log.js';
 import { FlexibleWindowCounter } from './flexible-counter.js';
+import { MapExpiringLru } from './map-expiring-lru.js';
 
 /**
  * `npm run bench:micro`: ns and bytes allocated per call of the rate limits
- * (`attempt` + `charge`, as every authenticated request makes them), against
- * the library alternative measured in the same run. Bytes come from a copy of this script run with a young
+ * (`attempt` + `charge`, as every authenticated request makes them) and of
+ * the expiring LRU, each against the library alternative measured in the
+ * same run. Bytes come from a copy of this script run with a young
  * generation large enough that no collection falls inside a span, as in
  * bench/inprocess.ts: they are steady where times are not.
  *
@@ -60,7 +63,41 @@ function rateLimitCases(): Case[] {
   ];
 }
 
-const all = [...rateLimitCases()].filter((c) => ONLY === undefined || c.name.includes(ONLY));
+interface Lru {
+  get(key: string, nowMs: number): unknown;
+  set(key: string, value: object, expiresAtMs: number): void;
+}
+
+const KEYS = 10_000;
+const keys = Array.from({ length: 4 * KEYS }, (_, i) => `key-${i.toString(36)}-${'x'.repeat(20)}`);
+const value = { id: 'g1', customerId: 'c1' };
+
+function lruCases(): Case[] {
+  const variants: Array<[string, (max: number) => Lru]> = [
+    ['ExpiringLru on lru-cache (src/cache/lru.ts)', (max) => new ExpiringLru<string, object>(max)],
+    ['the former ExpiringLru on a Map', (max) => new MapExpiringLru<string, object>(max)],
+  ];
+  const cases: Case[] = [];
+  const now = Date.now();
+  for (const [name, make] of variants) {
+    // Hits on a warm cache of KEYS entries (the hot path: grant, customer, client and verified-token lookups).
+    const warm = make(100_000);
+    for (let i = 0; i < KEYS; i++) warm.set(keys[i]!, value, now + 600_000);
+    cases.push({ name: `lru get hit, ${name}`, run: (i) => warm.get(keys[i % KEYS]!, now) });
+    // Misses, then fills of a full cache (every fill evicts).
+    const full = make(KEYS);
+    cases.push({
+      name: `lru miss + set (evicting), ${name}`,
+      run: (i) => {
+        const key = keys[i % keys.length]!;
+        if (full.get(key, now) === undefined) full.set(key, value, now + 600_000);
+      },
+    });
+  }
+  return cases;
+}
+
+const all = [...rateLimitCases(), ...lruCases()].filter((c) => ONLY === undefined || c.name.includes(ONLY));
 
 async function loop(c: Case, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
