@@ -28,11 +28,11 @@ import { FlexibleWindowCounter } from './flexible-counter.js';
  * Flags: --n=REQUESTS per round (default 50000), --rounds=N (default 5),
  * --rate-limit-counter=flexible (count rate limits with rate-limiter-flexible's
  * RateLimiterMemory instead of the server's own counter), --alloc-n=REQUESTS
- * for the allocation figures (default 2000 after as many to warm up; more,
- * e.g. 10000, keeps late JIT compilation out of the span, which moves them
- * by a few hundred bytes), --heap-profile (also write a sampled allocation
- * profile of the hot cases to bench/results/, to see which code allocates
- * what).
+ * for the allocation figures (default 2000, after 2000 to warm up; up to
+ * about 8000 fits the young generation; more steadies the figures, which
+ * late JIT compilation inside a short span moves by a few hundred bytes),
+ * --heap-profile (also write a sampled allocation profile of the hot cases
+ * to bench/results/, to see which code allocates what).
  */
 
 const arg = (name: string): string | undefined =>
@@ -147,9 +147,10 @@ const HEAP_PROFILE = process.argv.includes('--heap-profile');
 if (process.argv.includes('--allocations-only')) {
   const out: Record<string, number> = {};
   for (const [name, l, b] of cases) {
-    await measure(l, headers, b, ALLOC_N);
-    // An empty young generation for each span (the child runs with --expose-gc).
+    // An empty young generation for each case (the child runs with --expose-gc); a collection
+    // just before the span would put the re-warming after it (about 600 B/request) into it.
     (globalThis as { gc?: () => void }).gc?.();
+    await measure(l, headers, b, 2000);
     out[name] = await allocatedPerRequest(l, headers, b, ALLOC_N);
   }
   if (HEAP_PROFILE) await writeHeapProfile(cases.slice(1));
