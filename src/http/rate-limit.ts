@@ -12,10 +12,11 @@ import { OAuthError } from './errors.js';
  * Why not rate-limiter-flexible (11.4) for the counting: measured against it
  * in one sitting (bench/flexible-counter.ts is the port on it), it costs on
  * the hot path and does not fit the port.
- * - `npm run bench:inprocess`, bytes allocated per introspection (steady;
- *   times were within the noise of the loaded machine): JWT 21,639-21,891
- *   with ours against 24,309-24,431 with RateLimiterMemory, opaque
- *   19,267-19,427 against 21,866-22,101 (about +2.6 KB, +12 %).
+ * - `npm run bench:inprocess -- --alloc-n=8000`, bytes allocated per
+ *   introspection, 3 runs each (steady; times were within the noise of the
+ *   loaded machine): JWT 21,500-21,621 with ours against 24,160-24,220 with
+ *   RateLimiterMemory, opaque 19,230-19,298 against 21,898-21,957 (about
+ *   +2.65 KB, +12-14 %).
  * - `npm run bench:micro`, `attempt` + `charge`: 1.6 µs and 2.4 KB against
  *   2.5-3.1 µs and 5.2 KB; one counter hit 70-80 ns and 90-100 B against
  *   400-430 ns and 1 KB. Its `consume` and `get` answer with a promise, so

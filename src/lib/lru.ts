@@ -10,9 +10,9 @@ import { LRUCache } from 'lru-cache';
  *   52 B; a miss then a fill of a full cache 250-490 ns and 50 B against
  *   9.3-15.6 µs and 114 B (evicting the first key of a Map that has seen many
  *   deletions walks past their holes).
- * - `npm run bench:inprocess -- --alloc-n=10000`, JWT hot (one hit here per
- *   request): 21,644-21,652 B against 21,654-21,723 B per request; times
- *   were within the noise of the shared machine.
+ * - `npm run bench:inprocess -- --alloc-n=8000`, JWT hot (one hit here per
+ *   request): 21,443-21,560 B against 21,538-21,598 B per request, 4 runs
+ *   each; times were within the noise of the loaded machine.
  * - Memory: lru-cache allocates its arrays for `maxEntries` up front, 2.8 MB
  *   per 100,000 entries while empty, where the Map grew with use; full, it
  *   holds 7.3 MB against the Map's 8.4 MB (40-character keys).
