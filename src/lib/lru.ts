@@ -5,11 +5,12 @@ import { LRUCache } from 'lru-cache';
  * entries leave first when it is full; an expired entry is never returned.
  *
  * On lru-cache since it measured faster and allocating less than the Map
- * this class was (bench/map-expiring-lru.ts), same runs, fastest of 5-7:
- * - `npm run bench:micro`: a hit 71-107 ns and 17 B against 127-312 ns and
- *   52 B; a miss then a fill of a full cache 250-490 ns and 50 B against
- *   9.3-15.6 µs and 114 B (evicting the first key of a Map that has seen many
- *   deletions walks past their holes).
+ * this class was (bench/map-expiring-lru.ts), same sittings:
+ * - `npm run bench:micro`, fastest of 7: a hit 67 ns and 17 B against 133 ns
+ *   and 46 B; a miss then a fill of a full cache 219 ns and 46 B against
+ *   8.8 µs and 102 B (evicting the first key of a Map that has seen many
+ *   deletions walks past their holes). Runs on the loaded machine were
+ *   slower for both, in the same proportions.
  * - `npm run bench:inprocess -- --alloc-n=8000`, JWT hot (one hit here per
  *   request): 21,443-21,560 B against 21,538-21,598 B per request, 4 runs
  *   each; times were within the noise of the loaded machine.
