@@ -1,6 +1,6 @@
 /**
  * The server's expiring LRU as it was before it moved onto lru-cache
- * (src/cache/lru.ts), kept to measure the two against each other
+ * (src/lib/lru.ts), kept to measure the two against each other
  * (bench/micro.ts).
  *
  * A bounded map whose entries also carry an expiry time. Least recently used

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
-import { ExpiringLru } from '../src/cache/lru.js';
+import { ExpiringLru } from '../src/lib/lru.js';
 import { systemClock } from '../src/core/clock.js';
 import { MemoryWindowCounter, RateLimits, type WindowCounter } from '../src/http/rate-limit.js';
 import { silentLogger } from '../src/log.js';
@@ -74,7 +74,7 @@ const value = { id: 'g1', customerId: 'c1' };
 
 function lruCases(): Case[] {
   const variants: Array<[string, (max: number) => Lru]> = [
-    ['ExpiringLru on lru-cache (src/cache/lru.ts)', (max) => new ExpiringLru<string, object>(max)],
+    ['ExpiringLru on lru-cache (src/lib/lru.ts)', (max) => new ExpiringLru<string, object>(max)],
     ['the former ExpiringLru on a Map', (max) => new MapExpiringLru<string, object>(max)],
   ];
   const cases: Case[] = [];

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ExpiringLru } from '../../src/cache/lru.js';
+import { ExpiringLru } from '../../src/lib/lru.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 
