@@ -19,14 +19,15 @@ import type { WindowCount, WindowCounter } from './rate-limit.js';
  *
  * Why not rate-limiter-flexible's RateLimiterCluster: there every count is a
  * request to the primary and its answer. `npm run bench:cluster-limits` (two
- * workers, `attempt` + `charge` one after another, same sitting): 6-20 µs and
- * 2.6 KB per call in a worker with this counter, the primary's CPU about
- * 1 ms in all; with RateLimiterCluster 310-341 µs and 3.7-3.8 KB per call,
- * and 53-60 µs of the primary's CPU per call, which caps the whole cluster
- * at about 17,000-19,000 requests a second. Both counted all 40,000 calls. It
- * also stalls every request for its timeout (5 s) when the primary does not
- * answer, where this counter goes on counting alone, and it cannot be driven
- * by the stand-in cluster of the tests (it uses the process's own channel).
+ * workers, `attempt` + `charge` one after another, same sittings): with this
+ * counter 5-8 µs and 2.6 KB per call in a worker, and 2-3 ms of the
+ * primary's CPU in all; with RateLimiterCluster 214-341 µs and 14.8 KB per
+ * call, and 53-65 µs of the primary's CPU per call, which caps the whole
+ * cluster at about 15,000-19,000 requests a second. Both counted every call.
+ * It also stalls every request for its timeout (5 s) when the primary does
+ * not answer, where this counter goes on counting alone, and it cannot be
+ * driven by the stand-in cluster of the tests (it uses the process's own
+ * channel).
  */
 
 const ADD = 'open-login:ratelimit:add';

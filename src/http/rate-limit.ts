@@ -13,11 +13,11 @@ import { OAuthError } from './errors.js';
  * in one sitting (bench/flexible-counter.ts is the port on it), it costs on
  * the hot path and does not fit the port.
  * - `npm run bench:inprocess -- --alloc-n=8000`, bytes allocated per
- *   introspection, 3 runs each: JWT 21,500-21,621 with ours against
- *   24,160-24,220 with RateLimiterMemory, opaque 19,230-19,298 against
- *   21,898-21,957 (about +2.65 KB, +12-14 %). Times (fastest of 5, four
- *   sittings on the loaded machine) overlapped for JWT; opaque was 3-7 µs
- *   slower with it in three sittings of four.
+ *   introspection, 4 runs each: JWT 21,933-21,957 with ours against
+ *   24,542-24,574 with RateLimiterMemory, opaque 19,727-19,772 against
+ *   22,390-22,431 (about +2.6 KB, +12-13 %). Times (fastest of 5, seven
+ *   sittings on the loaded machine) were slower with it in 6 of 7 for JWT
+ *   and 4 of 7 for opaque, by up to a few µs: within the noise.
  * - `npm run bench:micro`, fastest of 7: `attempt` + `charge` 1.6 µs and
  *   2.4 KB against 2.6 µs and 5.1 KB; one counter hit 72 ns and 89 B
  *   against 410 ns and 977 B. Its `consume` and `get` answer with a

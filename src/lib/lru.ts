@@ -12,7 +12,7 @@ import { LRUCache } from 'lru-cache';
  *   deletions walks past their holes). Runs on the loaded machine were
  *   slower for both, in the same proportions.
  * - `npm run bench:inprocess -- --alloc-n=8000`, JWT hot (one hit here per
- *   request): 21,443-21,560 B against 21,538-21,598 B per request, 4 runs
+ *   request): 21,933-21,957 B against 21,943-22,076 B per request, 4 runs
  *   each; times were within the noise of the loaded machine.
  * - Memory: lru-cache allocates its arrays for `maxEntries` up front, 2.8 MB
  *   per 100,000 entries while empty, where the Map grew with use; full, it
