@@ -1,62 +1,74 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * A bounded map whose entries also carry an expiry time. Least recently used
  * entries leave first when it is full; an expired entry is never returned.
  *
- * A `Map` keeps insertion order, so re-inserting on a hit makes the first key
- * the least recently used one: eviction is O(1) without a linked list.
+ * On lru-cache since it measured faster and allocating less than the Map
+ * this class was (bench/map-expiring-lru.ts), same sittings:
+ * - `npm run bench:micro`, fastest of 7: a hit 67 ns and 17 B against 133 ns
+ *   and 46 B; a miss then a fill of a full cache 219 ns and 46 B against
+ *   8.8 µs and 102 B (evicting the first key of a Map that has seen many
+ *   deletions walks past their holes). Runs on the loaded machine were
+ *   slower for both, in the same proportions.
+ * - `npm run bench:inprocess -- --alloc-n=8000`, JWT hot (one hit here per
+ *   request): 21,933-21,957 B against 21,943-22,076 B per request, 4 runs
+ *   each; times were within the noise of the loaded machine.
+ * - Memory: lru-cache allocates its arrays for `maxEntries` up front, 2.8 MB
+ *   per 100,000 entries while empty, where the Map grew with use; full, it
+ *   holds 7.3 MB against the Map's 8.4 MB (40-character keys).
+ *
+ * Time is the caller's: lru-cache reads it through its `perf` option, set
+ * from `nowMs` on each call, so fixed test clocks work. An entry that expires
+ * at E is stored with ttl 1 from E - 2: lru-cache's "stale when
+ * now - start > ttl" is then "now >= E" in whole milliseconds.
  */
-export class ExpiringLru<K, V> {
-  readonly #entries = new Map<K, { value: V; expiresAtMs: number }>();
-  readonly #maxEntries: number;
+export class ExpiringLru<K extends NonNullable<unknown>, V extends NonNullable<unknown>> {
+  readonly #cache: LRUCache<K, V>;
+  #nowMs = 0;
+  // Reused on every call, shaped up front: lru-cache writes `status` into them.
+  readonly #getOptions: LRUCache.GetOptions<K, V, unknown> = { status: undefined };
+  readonly #setOptions: LRUCache.SetOptions<K, V, unknown> = { ttl: 1, start: 0, status: undefined };
 
   constructor(maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
-    this.#maxEntries = maxEntries;
+    // No timers: ttlResolution 0 reads the clock on every check instead of caching it for a while.
+    this.#cache = new LRUCache<K, V>({ max: maxEntries, ttlResolution: 0, perf: { now: () => this.#nowMs } });
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#cache.size;
   }
 
   /** The value, if present and `nowMs` is before its expiry. */
   get(key: K, nowMs: number): V | undefined {
-    const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    if (nowMs >= entry.expiresAtMs) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
-    return entry.value;
+    this.#nowMs = nowMs;
+    this.#getOptions.status = undefined;
+    return this.#cache.get(key, this.#getOptions);
   }
 
   set(key: K, value: V, expiresAtMs: number): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, expiresAtMs });
-    if (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
+    const options = this.#setOptions;
+    options.start = expiresAtMs - 2;
+    options.status = undefined;
+    this.#cache.set(key, value, options);
   }
 
   delete(key: K): boolean {
-    return this.#entries.delete(key);
+    return this.#cache.delete(key);
   }
 
-  /** Removes every entry whose value matches; for invalidations that have no key (rare, O(n)). */
+  /** Removes every entry whose value matches, expired or not; for invalidations that have no key (rare, O(n)). */
   deleteWhere(predicate: (value: V) => boolean): number {
-    let removed = 0;
-    for (const [key, entry] of this.#entries) {
-      if (predicate(entry.value)) {
-        this.#entries.delete(key);
-        removed += 1;
-      }
-    }
-    return removed;
+    // No entry is stale at the earliest time, so iteration skips none.
+    this.#nowMs = -Infinity;
+    const matched: K[] = [];
+    for (const [key, value] of this.#cache.entries()) if (predicate(value)) matched.push(key);
+    for (const key of matched) this.#cache.delete(key);
+    return matched.length;
   }
 
   clear(): void {
-    this.#entries.clear();
+    this.#cache.clear();
   }
 }
