@@ -126,11 +126,23 @@ export class RateLimited extends OAuthError {
  * item `"name";q=<quota>;w=<window>` and a service limit item
  * `"name";r=<remaining>;t=<seconds to reset>`.
  */
+/** A policy's `RateLimit-Policy` field never changes: made once per policy, not per answer. */
+const policyFields = new WeakMap<RateLimitPolicy, string>();
+
+function policyField(policy: RateLimitPolicy): string {
+  let field = policyFields.get(policy);
+  if (field === undefined) {
+    field = `"${policy.name}";q=${policy.limit};w=${policy.windowSeconds}`;
+    policyFields.set(policy, field);
+  }
+  return field;
+}
+
 export function rateLimitHeaders(policy: RateLimitPolicy, state: WindowCount, nowMs: number): Record<string, string> {
   const remaining = Math.max(0, policy.limit - state.count);
   const reset = Math.max(0, Math.ceil((state.resetAtMs - nowMs) / 1000));
   return {
-    'RateLimit-Policy': `"${policy.name}";q=${policy.limit};w=${policy.windowSeconds}`,
+    'RateLimit-Policy': policyField(policy),
     RateLimit: `"${policy.name}";r=${remaining};t=${reset}`,
   };
 }
