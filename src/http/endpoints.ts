@@ -76,7 +76,7 @@ export function introspectionEndpoint(services: AppServices, signing: SignedResp
       const verdict = await services.introspect(requiredToken(params), client);
       x.reason = verdict.active ? 'active' : verdict.reason;
       // RFC 9701 §4: the answer is JSON or a signed JWT, chosen by Accept.
-      x.headers.Vary = 'Accept';
+      x.headers.push('Vary', 'Accept');
       return renderIntrospectionResponse(x.req, introspectionResponse(verdict, client), client, signing);
     },
   };

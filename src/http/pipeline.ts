@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppServices } from '../app/services.js';
 import type { PresentedCredentials } from '../clients/client-auth.js';
 import type { Config } from '../config/index.js';
@@ -17,8 +17,12 @@ export interface Exchange {
   readonly req: IncomingMessage;
   readonly requestId: string;
   readonly ip: string;
-  /** Headers of the answer, whatever its status. */
-  readonly headers: OutgoingHttpHeaders;
+  /**
+   * Header fields of the answer, whatever its status, as node:http's flat
+   * list (name, value, name, value...): one array per answer, where an
+   * object would grow field by field. Fields are only added.
+   */
+  readonly headers: Array<string | number>;
   client?: ApiClient;
   /** The verdict's reason (`active` or a reason code), for the log line and the metrics. */
   reason?: string;
@@ -77,6 +81,13 @@ export interface PipelineDeps {
  *  8. the answer: the endpoint's, or RFC 6749 §5.2 error JSON; never cached;
  *  9. one access log line and the metrics, whatever happened.
  */
+/** The no-store fields (middleware.ts) as a flat list. */
+const NO_STORE_FIELDS = Object.entries(NO_STORE_HEADERS).flat();
+
+function addFields(headers: Array<string | number>, fields: Record<string, string>): void {
+  for (const name in fields) headers.push(name, fields[name]!);
+}
+
 export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { services, limits, config, logger, metrics, clientAddress } = deps;
   const route = CLIENT_ENDPOINTS[endpoint.name];
@@ -88,7 +99,7 @@ export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: Pip
     const started = performance.now();
     const method = req.method ?? 'GET';
     const requestId = requestIdOf(req.headers['x-request-id']);
-    const headers: OutgoingHttpHeaders = { 'X-Request-Id': requestId, ...NO_STORE_HEADERS };
+    const headers: Array<string | number> = ['X-Request-Id', requestId, ...NO_STORE_FIELDS];
     let x: Exchange | undefined;
     let result: Answer;
     try {
@@ -103,24 +114,23 @@ export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: Pip
           services.authenticateClient(endpoint.credentials(req.headers.authorization || undefined, params), endpointUrl, requestId).catch(asInvalidClient),
         ));
         // 6. The client's budget.
-        Object.assign(headers, await limits.charge(client.id, x.ip, requestId));
+        addFields(headers, await limits.charge(client.id, x.ip, requestId));
         // 7. The action.
         result = await endpoint.act(params, client, x);
       } else {
         // As the routers' allowedMethods: OPTIONS lists the method, anything else is 405.
-        headers.Allow = 'POST';
+        headers.push('Allow', 'POST');
         if (method !== 'OPTIONS') throw new OAuthError('invalid_request', 'method not allowed on this endpoint', 405);
         result = { contentType: 'text/plain; charset=utf-8', body: '' };
       }
     } catch (caught) {
       const error = toOAuthError(caught, logger, requestId);
-      Object.assign(headers, error.headers);
+      addFields(headers, error.headers);
       result = { status: error.status, contentType: JSON_MEDIA_TYPE, body: JSON.stringify(errorBody(error)) };
     }
     const status = result.status ?? 200;
-    headers['Content-Type'] = result.contentType;
-    headers['Content-Length'] = Buffer.byteLength(result.body);
-    res.writeHead(status, headers);
+    headers.push('Content-Type', result.contentType, 'Content-Length', Buffer.byteLength(result.body));
+    res.writeHead(status, headers as string[]);
     res.end(result.body);
     const client = x?.client;
     const reason = x?.reason;
