@@ -1,5 +1,5 @@
 import test from 'ava';
-import { generateOpaqueToken, hashToken, isOpaqueTokenShape, randomId } from '../../src/core/tokens/opaque.js';
+import { generateOpaqueToken, hashToken, isOpaqueTokenShape, randomId } from '../../../src/core/tokens/opaque.js';
 
 test('generated ids are 128-bit base64url and never start with a dash', (t) => {
   const ids = Array.from({ length: 5000 }, () => randomId());
