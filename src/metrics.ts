@@ -308,6 +308,8 @@ export function instrumentStore(store: Store, metrics: Metrics): Store {
       get(target, key, receiver) {
         const value = Reflect.get(target, key, receiver);
         if (typeof value !== 'function' || typeof key !== 'string') return value;
+        // Peeks read this process's memory, not the database: not store calls, and they must stay synchronous.
+        if (key.startsWith('peek')) return (...args: unknown[]) => value.apply(target, args) as unknown;
         return timed(`${name}.${key}`, (...args: unknown[]) => value.apply(target, args) as Promise<unknown>);
       },
     });

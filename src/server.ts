@@ -11,7 +11,7 @@ import { createHttpServer } from './http/listen.js';
 import { KeyFileError, loadOrCreateKeyRecords } from './keys/keystore.js';
 import { KeyFileReloader } from './keys/reload.js';
 import { createLogger, type Logger } from './log.js';
-import { Metrics } from './metrics.js';
+import { instrumentStore, Metrics } from './metrics.js';
 import { MongoStore } from './store/mongo.js';
 import { openRuntime } from './runtime.js';
 
@@ -94,7 +94,10 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   try {
     runtime = await openRuntime(config, logger, { onLookupBatch: (operation, keys) => metrics.lookupBatch(operation, keys) });
     const changeStream = runtime.store instanceof MongoStore && config.mongodbUri ? { uri: config.mongodbUri, dbName: runtime.store.dbName } : undefined;
-    caches = await createCaches({ config, logger, metrics, store: runtime.store, clock: runtime.clock, bus, ...(changeStream ? { changeStream } : {}) });
+    // Database calls are timed below the caches, so store metrics count round trips only (README "Metrics");
+    // the embedded store is this process's memory, with no round trip to time.
+    const timedStore = runtime.store.kind === 'memory' ? runtime.store : instrumentStore(runtime.store, metrics);
+    caches = await createCaches({ config, logger, metrics, store: timedStore, clock: runtime.clock, bus, ...(changeStream ? { changeStream } : {}) });
   } catch (error) {
     return fatal(logger, error);
   }

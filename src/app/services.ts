@@ -82,7 +82,7 @@ export class AppServices {
   }
 
   /** The verdict on a token for a caller (RFC 7662 §2.2; the rules are src/core/introspect.ts). */
-  introspect(token: string, caller: Caller): Promise<Verdict> {
+  introspect(token: string, caller: Caller): Verdict | Promise<Verdict> {
     return introspect(token, caller, this.#introspection);
   }
 

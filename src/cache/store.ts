@@ -163,6 +163,19 @@ export class CachedStore implements Store {
     };
     return {
       insert: (grant) => inner.insert(grant),
+      // A hit answers at once; a miss is `undefined`, and the find that follows counts it.
+      peekById: (id) => {
+        const hit = typeof id === 'string' ? this.#grantsById.get(id, this.#nowMs()) : undefined;
+        if (hit === undefined) return undefined;
+        this.#onLookup('grants', true);
+        return copyGrant(hit);
+      },
+      peekByTokenHash: (tokenHash) => {
+        const hit = this.#grantByHash(tokenHash, this.#nowMs());
+        if (hit === undefined) return undefined;
+        this.#onLookup('grants', true);
+        return copyGrant(hit);
+      },
       findById: async (id) => {
         const nowMs = this.#nowMs();
         const hit = typeof id === 'string' ? this.#grantsById.get(id, nowMs) : undefined;
@@ -174,11 +187,9 @@ export class CachedStore implements Store {
       },
       findByTokenHash: async (tokenHash) => {
         const nowMs = this.#nowMs();
-        const id = typeof tokenHash === 'string' ? this.#grantIdByHash.get(tokenHash, nowMs) : undefined;
-        const hit = id === undefined ? undefined : this.#grantsById.get(id, nowMs);
-        const found = hit !== undefined && hit.tokenHash === tokenHash;
-        this.#onLookup('grants', found);
-        if (found) return copyGrant(hit);
+        const hit = this.#grantByHash(tokenHash, nowMs);
+        this.#onLookup('grants', hit !== undefined);
+        if (hit) return copyGrant(hit);
         const epoch = this.#epoch;
         const grant = await this.#shared(`h:${tokenHash}`, async () => fill(await inner.findByTokenHash(tokenHash), epoch, nowMs));
         return grant && copyGrant(grant);
@@ -202,6 +213,13 @@ export class CachedStore implements Store {
     };
   }
 
+  /** The cached grant of a token hash, if both the hash and the grant are cached and agree. */
+  #grantByHash(tokenHash: string, nowMs: number): Grant | undefined {
+    const id = typeof tokenHash === 'string' ? this.#grantIdByHash.get(tokenHash, nowMs) : undefined;
+    const hit = id === undefined ? undefined : this.#grantsById.get(id, nowMs);
+    return hit !== undefined && hit.tokenHash === tokenHash ? hit : undefined;
+  }
+
   #customerStore(): CustomerStore {
     const inner = this.#inner.customers;
     return {
@@ -211,6 +229,12 @@ export class CachedStore implements Store {
         } finally {
           this.#changed({ kind: 'customer', id: customer.id });
         }
+      },
+      peekById: (id) => {
+        const hit = typeof id === 'string' ? this.#customers.get(id, this.#nowMs()) : undefined;
+        if (hit === undefined) return undefined;
+        this.#onLookup('customers', true);
+        return copyCustomer(hit);
       },
       findById: async (id) => {
         const nowMs = this.#nowMs();

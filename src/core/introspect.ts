@@ -1,10 +1,12 @@
 import type { TokenKeys } from './ports.js';
-import type { Customer, Grant, Store, TokenFormat } from '../store/types.js';
+import { peeked, type Customer, type Grant, type Store, type TokenFormat } from '../store/types.js';
 import { hashToken, isOpaqueTokenShape } from './tokens/opaque.js';
-import { isCompactJwsShape, verifyAccessToken } from './tokens/jwt.js';
+import { isCompactJwsShape, verifyAccessToken, type JwtCheck } from './tokens/jwt.js';
 import type { VerifiedTokenCache } from './tokens/verified-cache.js';
 import { toNumericDate, type Clock } from './clock.js';
 import type { Reason } from './reasons.js';
+
+type JwtClaims = Extract<JwtCheck, { ok: true }>['claims'];
 
 /** Longer input is refused before any parsing: real tokens are well under 2 KiB. */
 export const MAX_TOKEN_LENGTH = 4096;
@@ -71,36 +73,53 @@ const siteAllowed = (caller: Caller, siteId: string | null): boolean =>
  *
  * Store failures are not verdicts: they propagate as errors (the HTTP layer
  * answers 503), so an unreachable store can never yield `active: true`.
+ *
+ * When everything needed is already in this process (a verified-JWT cache
+ * hit, grant and customer read by the stores' `peek`), the verdict is
+ * returned at once, without a promise; otherwise as a promise. The rules are
+ * the same functions either way: only how the records arrive differs.
  */
-export async function introspect(token: string, caller: Caller, deps: IntrospectionDeps): Promise<Verdict> {
+export function introspect(token: string, caller: Caller, deps: IntrospectionDeps): Verdict | Promise<Verdict> {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return inactive('malformed');
   if (isOpaqueTokenShape(token)) return introspectOpaque(token, caller, deps);
   if (isCompactJwsShape(token)) return introspectJwt(token, caller, deps);
   return inactive('malformed');
 }
 
-async function introspectJwt(token: string, caller: Caller, deps: IntrospectionDeps): Promise<Verdict> {
+function introspectJwt(token: string, caller: Caller, deps: IntrospectionDeps): Verdict | Promise<Verdict> {
   const now = deps.clock.now();
   const options = { ...deps, now };
-  const check = deps.verifiedTokens ? await deps.verifiedTokens.verify(token, options) : await verifyAccessToken(token, options);
+  const check = deps.verifiedTokens ? deps.verifiedTokens.verify(token, options) : verifyAccessToken(token, options);
+  return check instanceof Promise ? check.then((c) => decideJwt(c, caller, deps, now)) : decideJwt(check, caller, deps, now);
+}
+
+function decideJwt(check: JwtCheck, caller: Caller, deps: IntrospectionDeps, now: Date): Verdict | Promise<Verdict> {
   if (!check.ok) return inactive(check.reason, { exp: check.claims?.exp, nbf: check.claims?.nbf });
   const c = check.claims;
-  const times = { exp: c.exp, ...(c.nbf !== undefined ? { nbf: c.nbf } : {}) };
   // Decided from the verified claims alone, before any store lookup: `site_id`
   // and `exp` are readable by whoever holds the token, and that the signature
   // verifies every caller learns anyway (else `invalid_signature`), so this
   // answer tells nothing the token does not; it says nothing of the grant
   // (unlike opaque tokens, below).
-  if (!siteAllowed(caller, c.site_id)) return inactive('site_not_allowed', times);
-
+  if (!siteAllowed(caller, c.site_id)) return inactive('site_not_allowed', jwtTimes(c));
+  const grant = peeked(deps.store.grants.peekById?.(c.jti));
+  const customer = peeked(deps.store.customers.peekById?.(c.sub));
+  if (grant !== undefined && customer !== undefined) return decideJwtGrant(c, grant, customer, now);
   // Independent lookups: one round trip of latency, not two.
-  const [grant, customer] = await Promise.all([deps.store.grants.findById(c.jti), deps.store.customers.findById(c.sub)]);
+  return Promise.all([grant ?? deps.store.grants.findById(c.jti), customer ?? deps.store.customers.findById(c.sub)]).then(([g, cu]) =>
+    decideJwtGrant(c, g, cu, now),
+  );
+}
+
+const jwtTimes = (c: JwtClaims) => ({ exp: c.exp, ...(c.nbf !== undefined ? { nbf: c.nbf } : {}) });
+
+function decideJwtGrant(c: JwtClaims, grant: Grant | null, customer: Customer | null, now: Date): Verdict {
   // A JWT is backed only by a `jwt` grant: an opaque grant's id in `jti` names
   // no grant of this token, exactly as an unknown id (and must not let the JWT
   // stand in for, or revoke, the opaque token).
-  if (!grant || grant.format !== 'jwt') return inactive('not_found', times);
+  if (!grant || grant.format !== 'jwt') return inactive('not_found', jwtTimes(c));
   // A token must agree with its grant; a mismatch means the grant was not made for it.
-  if (grant.customerId !== c.sub || grant.siteId !== c.site_id) return inactive('invalid_claims', times);
+  if (grant.customerId !== c.sub || grant.siteId !== c.site_id) return inactive('invalid_claims', jwtTimes(c));
   const facts: TokenFacts = {
     format: 'jwt',
     jti: c.jti,
@@ -117,9 +136,15 @@ async function introspectJwt(token: string, caller: Caller, deps: IntrospectionD
   return decideOnGrant(facts, grant, customer, now);
 }
 
-async function introspectOpaque(token: string, caller: Caller, deps: IntrospectionDeps): Promise<Verdict> {
+function introspectOpaque(token: string, caller: Caller, deps: IntrospectionDeps): Verdict | Promise<Verdict> {
   const now = deps.clock.now();
-  const grant = await deps.store.grants.findByTokenHash(hashToken(token));
+  const tokenHash = hashToken(token);
+  const grant = peeked(deps.store.grants.peekByTokenHash?.(tokenHash));
+  if (grant !== undefined) return decideOpaque(grant, caller, deps, now);
+  return deps.store.grants.findByTokenHash(tokenHash).then((g) => decideOpaque(g, caller, deps, now));
+}
+
+function decideOpaque(grant: Grant | null, caller: Caller, deps: IntrospectionDeps, now: Date): Verdict | Promise<Verdict> {
   if (!grant || grant.format !== 'opaque') return inactive('not_found');
   // An opaque token says nothing by itself: for a client that may not see its
   // site, it must be indistinguishable from an unknown token (same reason, no
@@ -139,8 +164,9 @@ async function introspectOpaque(token: string, caller: Caller, deps: Introspecti
     iat: toNumericDate(grant.issuedAt),
     exp: toNumericDate(grant.expiresAt),
   };
-  const customer = await deps.store.customers.findById(grant.customerId);
-  return decideOnGrant(facts, grant, customer, now);
+  const customer = peeked(deps.store.customers.peekById?.(grant.customerId));
+  if (customer !== undefined) return decideOnGrant(facts, grant, customer, now);
+  return deps.store.customers.findById(grant.customerId).then((cu) => decideOnGrant(facts, grant, cu, now));
 }
 
 /** What an inactive verdict tells of an authentic token whose grant exists; made only for inactive verdicts. */

@@ -40,8 +40,17 @@ class MemoryGrantStore implements GrantStore {
   }
 
   findByTokenHash(tokenHash: string): Promise<Grant | null> {
+    return Promise.resolve(this.peekByTokenHash(tokenHash));
+  }
+
+  // The maps are the store: a peek always knows.
+  peekById(id: string): Grant | null {
+    return this.#grant(id);
+  }
+
+  peekByTokenHash(tokenHash: string): Grant | null {
     const id = typeof tokenHash === 'string' ? this.idByTokenHash.get(tokenHash) : undefined;
-    return Promise.resolve(id === undefined ? null : this.#grant(id));
+    return id === undefined ? null : this.#grant(id);
   }
 
   #grant(id: string): Grant | null {
@@ -91,8 +100,12 @@ class MemoryCustomerStore implements CustomerStore {
   }
 
   findById(id: string): Promise<Customer | null> {
+    return Promise.resolve(this.peekById(id));
+  }
+
+  peekById(id: string): Customer | null {
     const customer = typeof id === 'string' ? this.byId.get(id) : undefined;
-    return Promise.resolve(customer ? copyCustomer(customer) : null);
+    return customer ? copyCustomer(customer) : null;
   }
 }
 

@@ -79,10 +79,21 @@ export interface ApiClient {
   createdAt: Date;
 }
 
+/**
+ * The optional `peek` reads answer at once from what this process already
+ * holds (the embedded store's maps, a cache's entries): the record, `null`
+ * when the store knows there is none, or `undefined` when it cannot tell
+ * without a round trip, and then the caller uses the `find` method. A hit
+ * costs no promise, which is most of the cost of a warm introspection. A
+ * peek never waits and never fails; callers read it through `peeked` (below),
+ * so a wrapper that made it asynchronous only loses the shortcut.
+ */
 export interface GrantStore {
   insert(grant: Grant): Promise<void>;
   findById(id: string): Promise<Grant | null>;
   findByTokenHash(tokenHash: string): Promise<Grant | null>;
+  peekById?(id: string): Grant | null | undefined;
+  peekByTokenHash?(tokenHash: string): Grant | null | undefined;
   /** Marks one grant revoked. Returns false when no unrevoked grant had that id. */
   revoke(id: string, at: Date): Promise<boolean>;
   /** Revokes every unrevoked grant of a customer ("log out everywhere"). */
@@ -94,6 +105,7 @@ export interface GrantStore {
 export interface CustomerStore {
   upsert(customer: Customer): Promise<void>;
   findById(id: string): Promise<Customer | null>;
+  peekById?(id: string): Customer | null | undefined;
 }
 
 export interface ClientStore {
@@ -129,6 +141,21 @@ export interface Store {
   /** Throws `StoreUnavailableError` unless the store answers now. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A peek's answer, or `undefined` when there is none to use at once: a
+ * wrapper that turned the peek into a promise (a timing proxy, a fault
+ * injector) gets the `find` call instead, so a store fault still surfaces
+ * as an error, never as a record. Its promise is observed, never left
+ * unhandled.
+ */
+export function peeked<T>(answer: T | null | undefined): T | null | undefined {
+  if (answer instanceof Promise) {
+    answer.catch(() => undefined);
+    return undefined;
+  }
+  return answer;
 }
 
 /** The backing database did not answer (down, slow, or refused). */

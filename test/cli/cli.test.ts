@@ -64,7 +64,7 @@ async function setup(env: ConfigInput = {}, options: { logger?: Logger; readStdi
     return { code, out: out.join('\n'), err: err.join('\n'), json: () => JSON.parse(out.join('\n')) as Record<string, unknown> };
   };
   const services = new AppServices({ config, store, keys, clock, logger: silentLogger() });
-  const check = (token: string): Promise<Verdict> => services.introspect(token, { siteIds: null });
+  const check = async (token: string): Promise<Verdict> => services.introspect(token, { siteIds: null });
   return { dir, config, clock, store, run, check, state };
 }
 

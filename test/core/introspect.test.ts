@@ -276,7 +276,8 @@ test('another site\'s opaque token gives the verdict, and costs the store calls,
   for (const [name, token] of [['site-a', await f.issue({ format: 'opaque' })], ['no site', await f.issue({ format: 'opaque', siteId: null })]] as const) {
     t.deepEqual(await seen(token), unknown, name);
   }
-  t.deepEqual(unknown, { verdict: { active: false, reason: 'not_found' }, calls: ['grants.findByTokenHash'] });
+  // One read of the grant by token hash (the embedded store answers it synchronously), nothing else.
+  t.deepEqual(unknown, { verdict: { active: false, reason: 'not_found' }, calls: ['grants.peekByTokenHash'] });
 });
 
 test('a JWT whose jti names an opaque grant is not_found and carries no grant id', async (t) => {
@@ -365,7 +366,7 @@ test('a store failure is an error, never a verdict', async (t) => {
     },
   });
   const deps = { ...f.deps, store: { ...f.store, kind: 'down', grants: down, customers: f.store.customers, clients: f.store.clients } as Store };
-  await t.throwsAsync(introspect(token, ALL, deps), { instanceOf: StoreUnavailableError });
+  await t.throwsAsync(async () => introspect(token, ALL, deps), { instanceOf: StoreUnavailableError });
 });
 
 test('reason messages say when a token expired and never include the token', (t) => {
@@ -375,4 +376,72 @@ test('reason messages say when a token expired and never include the token', (t)
   t.is(describeReason('expired', { exp: now - 2 * 86_400 - 5, now }), 'Token expired 2 days ago');
   t.is(describeReason('not_yet_valid', { nbf: now + 120, now }), 'Token is not valid for another 2 minutes');
   t.is(describeReason('revoked', { now }), 'Token has been revoked');
+});
+
+/** The same store with its synchronous reads taken away: every record comes through `find`. */
+function withoutPeeks(store: Store): Store {
+  const strip = <T extends object>(part: T): T =>
+    new Proxy(part, {
+      get: (target, key) => {
+        if (typeof key === 'string' && key.startsWith('peek')) return undefined;
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return { ...store, kind: store.kind, grants: strip(store.grants), customers: strip(store.customers), clients: store.clients, replays: store.replays } as Store;
+}
+
+test('a verdict read through the stores\' synchronous peeks is the verdict read through find, for every outcome', async (t) => {
+  const f = await fixture();
+  const cache = new VerifiedTokenCache(100);
+  const peeking = { ...f.deps, verifiedTokens: cache };
+  const finding = { ...f.deps, store: withoutPeeks(f.store) };
+  await f.store.customers.upsert({ id: 'c2', status: 'disabled', email: null, firstName: null, lastName: null, updatedAt: f.clock.now() });
+  const tokens: string[] = [];
+  for (const format of ['jwt', 'opaque'] as const) {
+    tokens.push(await f.issue({ format }));
+    tokens.push(await f.issue({ format, siteId: 'site-b' }));
+    tokens.push(await f.issue({ format, customerId: 'c2' }));
+    tokens.push(await f.issue({ format, customerId: 'nobody' }));
+    const revoked = await f.issue({ format });
+    const v = await introspect(revoked, ALL, f.deps);
+    if (v.active) await f.store.grants.revoke(v.grant.id, f.clock.now());
+    tokens.push(revoked);
+  }
+  tokens.push(await f.sign(claims(f, { jti: 'no-such-grant' })), generateOpaqueToken(), 'not a token');
+  const reasons = new Set<string>();
+  for (const caller of [ALL, { siteIds: ['site-a'] }]) {
+    for (const token of tokens) {
+      await introspect(token, caller, peeking); // fills the verified-JWT cache, so the next call is synchronous throughout
+      const fast = introspect(token, caller, peeking);
+      const slow = await introspect(token, caller, finding);
+      t.deepEqual(await fast, slow);
+      reasons.add(reasonOf(slow));
+    }
+  }
+  t.deepEqual([...reasons].sort(), ['active', 'customer_disabled', 'customer_not_found', 'malformed', 'not_found', 'revoked', 'site_not_allowed']);
+});
+
+test('with a warm verified-JWT cache and the embedded store, the verdict comes without a promise', async (t) => {
+  const f = await fixture();
+  const deps = { ...f.deps, verifiedTokens: new VerifiedTokenCache(100) };
+  for (const format of ['jwt', 'opaque'] as const) {
+    const token = await f.issue({ format });
+    await introspect(token, ALL, deps);
+    const verdict = introspect(token, ALL, deps);
+    t.false(verdict instanceof Promise, format);
+    t.is(reasonOf(verdict as Verdict), 'active', format);
+  }
+});
+
+test('a peek made asynchronous by a wrapper falls back to find, so a store fault is still an error', async (t) => {
+  const f = await fixture();
+  const token = await f.issue({ format: 'opaque' });
+  const failing = new Proxy(f.store.grants, {
+    get: () => async () => {
+      throw new StoreUnavailableError('down');
+    },
+  });
+  const store = { ...f.store, kind: 'down', grants: failing, customers: f.store.customers, clients: f.store.clients, replays: f.store.replays } as Store;
+  await t.throwsAsync(async () => introspect(token, ALL, { ...f.deps, store }), { instanceOf: StoreUnavailableError });
 });

@@ -294,3 +294,23 @@ mongoTest()('change feed: used where the server has change streams, otherwise on
   while (!events.some((e) => e.kind === 'grant' && e.id === grant.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.true(events.some((e) => e.kind === 'grant' && e.id === grant.id));
 });
+
+test('cached: a peek answers only what the cache holds, counts a hit, and forgets a record when it changes', async (t) => {
+  const { inner, clock } = await setup();
+  const lookups: string[] = [];
+  const store = new CachedStore(inner, { ttlSeconds: 5, maxEntries: 1000, clock, onLookup: (cache, hit) => lookups.push(`${cache}:${hit}`) });
+  const grant = makeGrant({ expiresAt: new Date(clock.now().getTime() + 600_000) });
+  await inner.grants.insert(grant);
+  t.is(store.grants.peekById!(grant.id), undefined, 'not read yet: the cache cannot tell');
+  t.deepEqual(lookups, [], 'a peek that cannot answer counts nothing: the find after it does');
+  await store.grants.findById(grant.id);
+  t.deepEqual(store.grants.peekById!(grant.id), grant);
+  t.deepEqual(lookups, ['grants:false', 'grants:true']);
+  await store.grants.revoke(grant.id, clock.now());
+  t.is(store.grants.peekById!(grant.id), undefined, 'a write through the cache drops the record');
+  clock.advance(1);
+  await store.grants.findById(grant.id);
+  t.not(store.grants.peekById!(grant.id)?.revokedAt, null);
+  clock.advance(6);
+  t.is(store.grants.peekById!(grant.id), undefined, 'past the staleness bound');
+});

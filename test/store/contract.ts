@@ -96,6 +96,34 @@ export function storeContract(name: string, makeStore: MakeStore, declare: Decla
     t.deepEqual(found, grant);
   });
 
+  // The optional synchronous reads (src/store/types.ts): when a peek answers, it answers what find does,
+  // never a promise, and a copy the caller may change without changing the store.
+  declare(title('peeks, where a store has them, agree with find and never return a promise'), async (t) => {
+    const store = await open(t);
+    const grant = makeOpaqueGrant();
+    const customer = makeCustomer();
+    await store.grants.insert(grant);
+    await store.customers.upsert(customer);
+    // A cache answers only what it holds: read once through find first.
+    const found = { grant: await store.grants.findById(grant.id), byHash: await store.grants.findByTokenHash(grant.tokenHash!), customer: await store.customers.findById(customer.id) };
+    const peeks = [
+      [store.grants.peekById?.(grant.id), found.grant],
+      [store.grants.peekByTokenHash?.(grant.tokenHash!), found.byHash],
+      [store.customers.peekById?.(customer.id), found.customer],
+      [store.grants.peekById?.('no-such-grant'), null],
+      [store.customers.peekById?.('no-such-customer'), null],
+    ] as const;
+    for (const [peeked, expected] of peeks) {
+      t.false(peeked instanceof Promise);
+      if (peeked !== undefined) t.deepEqual(peeked, expected);
+    }
+    const copy = store.grants.peekById?.(grant.id);
+    if (copy) {
+      copy.customerId = 'changed';
+      t.is((await store.grants.findById(grant.id))?.customerId, grant.customerId);
+    }
+  });
+
   declare(title('grant: unknown id and unknown token hash read as null'), async (t) => {
     const store = await open(t);
     await store.grants.insert(makeOpaqueGrant());

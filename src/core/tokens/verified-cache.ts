@@ -45,7 +45,8 @@ export class VerifiedTokenCache {
     return this.#entries.size;
   }
 
-  async verify(token: string, o: JwtVerifyOptions): Promise<JwtCheck> {
+  /** A hit is answered at once, without a promise; a miss verifies, and keeps a good token until its `exp`. */
+  verify(token: string, o: JwtVerifyOptions): JwtCheck | Promise<JwtCheck> {
     const key = hash('sha256', token, 'base64url');
     const nowMs = o.now.getTime();
     const cached = this.#entries.get(key, nowMs);
@@ -59,9 +60,10 @@ export class VerifiedTokenCache {
     }
     this.misses += 1;
     this.#onLookup(false);
-    const check = await verifyAccessToken(token, o);
-    if (check.ok) this.#entries.set(key, check, check.claims.exp * 1000);
-    return check;
+    return verifyAccessToken(token, o).then((check) => {
+      if (check.ok) this.#entries.set(key, check, check.claims.exp * 1000);
+      return check;
+    });
   }
 }
 
