@@ -4,7 +4,7 @@
  * data without disturbing the shared test server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,9 +160,23 @@ export class PrivateFerretDb {
     }
   }
 
-  /** SIGSTOP: the socket stays open but nothing answers (a hung or overloaded server). */
+  /**
+   * SIGSTOP: the socket stays open but nothing answers (a hung or overloaded
+   * server). Returns once every thread of the process is stopped: the signal
+   * is only queued by kill(2), and a thread already running on another core
+   * goes on until the kernel stops it, so a query sent at once could still be
+   * answered on a loaded machine.
+   */
   pause(): void {
-    this.#child?.kill('SIGSTOP');
+    const child = this.#child;
+    if (!child?.pid) return;
+    child.kill('SIGSTOP');
+    const deadline = Date.now() + 2_000;
+    while (!allThreadsStopped(child.pid)) {
+      if (Date.now() > deadline) throw new Error(`ferretdb ${child.pid}: not stopped 2 s after SIGSTOP`);
+      // A bounded wait for the kernel to act, not a guess at how long it takes.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
   }
 
   resume(): void {
@@ -190,4 +204,23 @@ export class PrivateFerretDb {
 /** Whether the binary is there; fault tests skip loudly (or fail in CI) without it. */
 export function ferretdbAvailable(binary = ferretdbBinary()): boolean {
   return existsSync(binary);
+}
+
+/** Whether every thread of a process is in the stopped state (`T` in /proc/PID/task/TID/stat, Linux). */
+function allThreadsStopped(pid: number): boolean {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true; // not Linux, or the process is gone: nothing more to wait for
+  }
+  return tasks.every((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state === 'T' || state === 't';
+    } catch {
+      return true; // the thread ended
+    }
+  });
 }
