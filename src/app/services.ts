@@ -77,7 +77,7 @@ export class AppServices {
    * Client authentication (RFC 6749 §2.3, RFC 7523 §3): throws
    * `ClientAuthFailure`. `endpointUrl` is an accepted assertion audience.
    */
-  authenticateClient(presented: PresentedCredentials, endpointUrl: string, requestId?: string): Promise<ApiClient> {
+  authenticateClient(presented: PresentedCredentials, endpointUrl: string, requestId?: string): ApiClient | Promise<ApiClient> {
     return this.#authenticator.authenticate(presented, endpointUrl, requestId);
   }
 

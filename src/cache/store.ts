@@ -262,6 +262,12 @@ export class CachedStore implements Store {
           this.#changed({ kind: 'client', id: client.id });
         }
       },
+      peekById: (id) => {
+        const hit = typeof id === 'string' ? this.#clients.get(id, this.#nowMs()) : undefined;
+        if (hit === undefined) return undefined;
+        this.#onLookup('clients', true);
+        return copyClient(hit);
+      },
       findById: async (id) => {
         const nowMs = this.#nowMs();
         const hit = typeof id === 'string' ? this.#clients.get(id, nowMs) : undefined;

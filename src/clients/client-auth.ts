@@ -2,7 +2,7 @@ import { hash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../log.js';
-import type { ApiClient, ClientAuthMethod, ClientStore, Store } from '../store/types.js';
+import { peeked, type ApiClient, type ClientAuthMethod, type ClientStore, type Store } from '../store/types.js';
 import { ASSERTION_ALGORITHMS, ClientAssertionVerifier } from './client-assertion.js';
 import { ClientAuthFailure, type ClientAuthFailureReason } from './client-auth-failure.js';
 
@@ -50,8 +50,16 @@ const UNKNOWN_CLIENT_HASH = hashClientSecret('unknown client: no secret matches 
  * would only add latency to every call). The comparison runs even for
  * unknown clients. Throws `ClientAuthFailure`.
  */
-export async function authenticateClient(presented: PresentedSecret, clients: ClientStore): Promise<ApiClient> {
-  const client = presented.clientId.length <= 256 ? await clients.findById(presented.clientId) : null;
+export function authenticateClient(presented: PresentedSecret, clients: ClientStore): ApiClient | Promise<ApiClient> {
+  if (presented.clientId.length > 256) return checkSecret(presented, null);
+  // A client this process holds (the embedded store, the cache) is checked at once, without a promise.
+  const known = peeked(clients.peekById?.(presented.clientId));
+  if (known !== undefined) return checkSecret(presented, known);
+  return clients.findById(presented.clientId).then((client) => checkSecret(presented, client));
+}
+
+/** The comparison runs for unknown clients too, against a hash no secret matches, so that case costs the same. */
+function checkSecret(presented: PresentedSecret, client: ApiClient | null): ApiClient {
   // Assertion clients have no hash: the comparison still runs, and fails.
   const expected = Buffer.from(client?.secretHash ?? UNKNOWN_CLIENT_HASH, 'base64url');
   const actual = hash('sha256', presented.clientSecret, 'buffer');
@@ -96,18 +104,23 @@ export class ClientAuthenticator {
    * caller, and one `client.auth_failed` line for the operator, with the
    * request's id so it can be found beside the request's own line.
    */
-  authenticate(presented: PresentedCredentials, endpointUrl: string, requestId?: string): Promise<ApiClient> {
-    const failed = (error: unknown): never => {
-      if (error instanceof ClientAuthFailure) this.#logFailure(error, presented.method, requestId);
-      throw error;
-    };
-    // Written with `then`, not `async`/`await`: this runs on every request, and each async frame costs an allocation.
-    if (presented.method === 'none') return Promise.reject(new ClientAuthFailure(presented.reason)).catch(failed);
-    const verified =
-      presented.method === 'jwt_assertion'
-        ? this.#assertions.verify(presented.assertion, presented.clientId, endpointUrl)
-        : authenticateClient(presented, this.#deps.store.clients);
-    return verified.catch(failed);
+  authenticate(presented: PresentedCredentials, endpointUrl: string, requestId?: string): ApiClient | Promise<ApiClient> {
+    // A client checked at once answers at once (no promise); a failure is logged and thrown either way.
+    try {
+      if (presented.method === 'none') throw new ClientAuthFailure(presented.reason);
+      const verified =
+        presented.method === 'jwt_assertion'
+          ? this.#assertions.verify(presented.assertion, presented.clientId, endpointUrl)
+          : authenticateClient(presented, this.#deps.store.clients);
+      return verified instanceof Promise ? verified.catch((error: unknown) => this.#failed(error, presented.method, requestId)) : verified;
+    } catch (error) {
+      return this.#failed(error, presented.method, requestId);
+    }
+  }
+
+  #failed(error: unknown, method: PresentedCredentials['method'], requestId: string | undefined): never {
+    if (error instanceof ClientAuthFailure) this.#logFailure(error, method, requestId);
+    throw error;
   }
 
   /** Never a secret, assertion or token: the reason code, the method, and the id of a registered client. */

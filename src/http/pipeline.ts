@@ -95,6 +95,16 @@ export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: Pip
   const endpointUrl = `${config.issuer}${route}`;
   const log = accessLog(logger, config.logRequests);
 
+  /** A failed authentication reaches the limiter as the 401 it is answered with, so that it counts. */
+  function authenticate(presented: PresentedCredentials, requestId: string): ApiClient | Promise<ApiClient> {
+    try {
+      const client = services.authenticateClient(presented, endpointUrl, requestId);
+      return client instanceof Promise ? client.catch(asInvalidClient) : client;
+    } catch (error) {
+      return asInvalidClient(error);
+    }
+  }
+
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const method = req.method ?? 'GET';
@@ -109,12 +119,13 @@ export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: Pip
         const url = req.url ?? '';
         const q = url.indexOf('?');
         const params = await endpoint.read(req, q < 0 ? '' : url.slice(q + 1), config.bodyLimitBytes);
-        // 5. Client authentication. A failure must reach the limiter as the 401 it is answered with, so that it counts.
-        const client = (x.client = await limits.attempt(x.ip, requestId, () =>
-          services.authenticateClient(endpoint.credentials(req.headers.authorization || undefined, params), endpointUrl, requestId).catch(asInvalidClient),
-        ));
+        // 5. Client authentication, under the failed-login limit. Awaited only when it had to wait (a store
+        //    round trip, a shared count): a client in memory is checked at once.
+        const authenticated = limits.attempt(x.ip, requestId, () => authenticate(endpoint.credentials(req.headers.authorization || undefined, params), requestId));
+        const client = (x.client = authenticated instanceof Promise ? await authenticated : authenticated);
         // 6. The client's budget.
-        addFields(headers, await limits.charge(client.id, x.ip, requestId));
+        const budget = limits.charge(client.id, x.ip, requestId);
+        addFields(headers, budget instanceof Promise ? await budget : budget);
         // 7. The action.
         result = await endpoint.act(params, client, x);
       } else {

@@ -200,20 +200,29 @@ export class RateLimits {
    *
    * A 401 from `verify` counts one failure and carries the RateLimit fields.
    */
-  attempt<T>(ip: string, requestId: string | undefined, verify: () => Promise<T>): Promise<T> {
+  attempt<T>(ip: string, requestId: string | undefined, verify: () => T | Promise<T>): T | Promise<T> {
     if (this.authFailures.limit === 0) return verify();
     // The usual attempt (an in-process count, under the limit) is admitted without waiting a turn.
     if (this.#admitNow(ip)) return this.#verifyAdmitted(ip, verify);
     return this.#admit(ip, requestId).then(() => this.#verifyAdmitted(ip, verify));
   }
 
-  /** Runs an admitted attempt; a 401 counts one failure before the attempt stops counting as in flight. */
-  #verifyAdmitted<T>(ip: string, verify: () => Promise<T>): Promise<T> {
-    let verified: Promise<T>;
+  /**
+   * Runs an admitted attempt; a 401 counts one failure before the attempt
+   * stops counting as in flight. Credentials checked at once (the client in
+   * memory) give their answer at once, without a promise; a failure always
+   * goes through the counting, which may have to wait for the counter.
+   */
+  #verifyAdmitted<T>(ip: string, verify: () => T | Promise<T>): T | Promise<T> {
+    let verified: T | Promise<T>;
     try {
       verified = verify();
     } catch (error) {
-      verified = Promise.reject(error);
+      return this.#failed(ip, error);
+    }
+    if (!(verified instanceof Promise)) {
+      this.#settle(ip);
+      return verified;
     }
     return verified.then(
       (value) => {
@@ -312,15 +321,19 @@ export class RateLimits {
    * Counts one request of an authenticated client; over the budget, 429.
    * Returns the client's RateLimit fields, which every answer carries.
    */
-  async charge(clientId: string, ip: string, requestId: string | undefined): Promise<Record<string, string>> {
+  charge(clientId: string, ip: string, requestId: string | undefined): Record<string, string> | Promise<Record<string, string>> {
     const policy = this.clientRequests;
     if (policy.limit === 0) return {};
     const nowMs = this.#clock.now().getTime();
-    const state = await this.counter.hit(`client:${clientId}`, policy.windowSeconds * 1000, nowMs);
-    if (state.count > policy.limit) {
-      this.#refuse(policy, state, nowMs, { client_id: clientId, ip, req_id: requestId }, 'request budget of this client exhausted');
-    }
-    return rateLimitHeaders(policy, state, nowMs);
+    const counted = this.counter.hit(`client:${clientId}`, policy.windowSeconds * 1000, nowMs);
+    // An in-process count answers at once; a shared one (cluster, store) is awaited.
+    const fields = (state: WindowCount): Record<string, string> => {
+      if (state.count > policy.limit) {
+        this.#refuse(policy, state, nowMs, { client_id: clientId, ip, req_id: requestId }, 'request budget of this client exhausted');
+      }
+      return rateLimitHeaders(policy, state, nowMs);
+    };
+    return counted instanceof Promise ? counted.then(fields) : fields(counted);
   }
 
   #refuse(policy: RateLimitPolicy, state: WindowCount, nowMs: number, who: Record<string, unknown>, description: string): never {

@@ -40,7 +40,7 @@ class MemoryGrantStore implements GrantStore {
   }
 
   findByTokenHash(tokenHash: string): Promise<Grant | null> {
-    return Promise.resolve(this.peekByTokenHash(tokenHash));
+    return Promise.resolve(this.#grantByHash(tokenHash));
   }
 
   // The maps are the store: a peek always knows.
@@ -49,6 +49,10 @@ class MemoryGrantStore implements GrantStore {
   }
 
   peekByTokenHash(tokenHash: string): Grant | null {
+    return this.#grantByHash(tokenHash);
+  }
+
+  #grantByHash(tokenHash: string): Grant | null {
     const id = typeof tokenHash === 'string' ? this.idByTokenHash.get(tokenHash) : undefined;
     return id === undefined ? null : this.#grant(id);
   }
@@ -100,10 +104,14 @@ class MemoryCustomerStore implements CustomerStore {
   }
 
   findById(id: string): Promise<Customer | null> {
-    return Promise.resolve(this.peekById(id));
+    return Promise.resolve(this.#customer(id));
   }
 
   peekById(id: string): Customer | null {
+    return this.#customer(id);
+  }
+
+  #customer(id: string): Customer | null {
     const customer = typeof id === 'string' ? this.byId.get(id) : undefined;
     return customer ? copyCustomer(customer) : null;
   }
@@ -118,8 +126,16 @@ class MemoryClientStore implements ClientStore {
   }
 
   findById(id: string): Promise<ApiClient | null> {
+    return Promise.resolve(this.#client(id));
+  }
+
+  peekById(id: string): ApiClient | null {
+    return this.#client(id);
+  }
+
+  #client(id: string): ApiClient | null {
     const client = typeof id === 'string' ? this.byId.get(id) : undefined;
-    return Promise.resolve(client ? copyClient(client) : null);
+    return client ? copyClient(client) : null;
   }
 
   async list(): Promise<ApiClient[]> {

@@ -111,6 +111,7 @@ export interface CustomerStore {
 export interface ClientStore {
   insert(client: ApiClient): Promise<void>;
   findById(id: string): Promise<ApiClient | null>;
+  peekById?(id: string): ApiClient | null | undefined;
   list(): Promise<ApiClient[]>;
 }
 

@@ -160,6 +160,7 @@ test('operator objects and arrays posted to every JSON and form endpoint are ref
 
   t.true(calls.length >= 5, `the store was called ${calls.length} times`);
   t.deepEqual(problemsOf(calls), []);
-  t.true(calls.some((c) => c.method === 'clients.findById' && c.args[0] === clientId));
+  // The client was read (by the embedded store's synchronous peek, or by find), with its id as a string.
+  t.true(calls.some((c) => (c.method === 'clients.peekById' || c.method === 'clients.findById') && c.args[0] === clientId));
   t.log(`${statuses.length} hostile JSON requests, ${calls.length} store calls checked`);
 });
