@@ -2,9 +2,9 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers/ports.js';
 import { KEY_FILE } from '../../src/keys/keystore.js';
 
 /**
@@ -14,14 +14,6 @@ import { KEY_FILE } from '../../src/keys/keystore.js';
  */
 
 const ADMIN_TOKEN = 'log-on-exit-test-admin-token-0123456789abcdef';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 interface Child {
   stdout: () => string;

@@ -2,23 +2,15 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers/ports.js';
 import { readLogLines } from '../helpers/logs.js';
 import { serverHasRead } from '../helpers/raw-http.js';
 import { whenEmitted } from '../helpers/wait.js';
 
 const ADMIN_TOKEN = 'shutdown-test-admin-token-0123456789abcdef';
-
-/** A port that was free a moment ago (PORT=0 would not be discoverable from outside). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /**
  * Starts the server, sends half a request, SIGTERMs the process, then sends
