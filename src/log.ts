@@ -280,7 +280,7 @@ const jsonString = (value: string): string => (PLAIN.test(value) ? `"${value}"` 
  * Writes access log lines to the logger's own destination, byte for byte as
  * `logger.info({ req_id, method, route, status, ms, client_id, reason },
  * 'request')` writes them (same level, time, bindings, field order and
- * escaping; test/http/logs.test.ts compares the two), in one string. pino's
+ * escaping; test/http/access-line.test.ts compares the two), in one string. pino's
  * general serializer builds a line from many pieces and costs about 2 KB of
  * allocation per request, the largest single cost left on the hot path; the
  * access line has a fixed shape, so it needs none of that generality. Every

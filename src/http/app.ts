@@ -23,8 +23,6 @@ export interface HttpApp {
   callback(): RequestListener;
   /** Every method and path template served (`GET /admin/clients/:id`); HEAD is implied by GET. */
   routes(): string[];
-  /** The application services the routes call. */
-  services: AppServices;
 }
 
 /**
@@ -77,5 +75,5 @@ export function createApp(appDeps: AppDeps): HttpApp {
   for (const router of routers) {
     for (const layer of router.stack) for (const method of layer.methods) if (method !== 'HEAD') routes.push(`${method} ${layer.path}`);
   }
-  return { callback: () => listener, routes: () => [...routes], services };
+  return { callback: () => listener, routes: () => [...routes] };
 }

@@ -63,14 +63,12 @@ export function validationResponse(verdict: Verdict, client: ApiClient, now: Dat
 
 type ValidationBody = z.infer<typeof validationBody>;
 
-const formParameters = (req: Parameters<typeof readForm>[0], querystring: string, limit: number) => readForm(req, querystring, limit);
-
 /** RFC 7662: `POST /introspect`. */
 export function introspectionEndpoint(services: AppServices, signing: SignedResponseDeps): ClientEndpoint<Map<string, string>> {
   return {
     name: 'introspect',
     verdictLabel: 'introspect',
-    read: formParameters,
+    read: readForm,
     credentials: presentedFormCredentials,
     async act(params, client, x) {
       const verdict = await services.introspect(requiredToken(params), client);
@@ -90,7 +88,7 @@ export function introspectionEndpoint(services: AppServices, signing: SignedResp
 export function revocationEndpoint(services: AppServices): ClientEndpoint<Map<string, string>> {
   return {
     name: 'revoke',
-    read: formParameters,
+    read: readForm,
     credentials: presentedFormCredentials,
     async act(params, client) {
       await services.revokeAsClient(requiredToken(params), client);

@@ -99,6 +99,7 @@ export function errorHandler(logger: Logger): AppMiddleware {
 export function toOAuthError(caught: unknown, logger: Logger, requestId: string | undefined): OAuthError {
   if (caught instanceof OAuthError) return caught;
   // What the services refuse, in the protocol's words (RFC 6749 §5.2, RFC 7009 §2.1).
+  if (caught instanceof ClientAuthFailure) return new InvalidClient(CLIENT_AUTH_FAILED);
   if (caught instanceof InvalidInput || caught instanceof RevocationRefused) return new InvalidRequest(caught.message);
   if (caught instanceof NotFoundError) return new NotFound(caught.message);
   if (caught instanceof StoreUnavailableError) {

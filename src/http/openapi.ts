@@ -78,7 +78,7 @@ const ok = (description: string, content?: Json) => ({ description, headers: req
 
 const headers: Json = {
   'X-Request-Id': {
-    description: 'On every answer: the incoming `X-Request-Id` when well-formed (1-128 of `A-Za-z0-9._:-`), else a new UUID.',
+    description: 'On every answer: the incoming `X-Request-Id` when well-formed (1-128 of `A-Za-z0-9._:-`), else a new id (a random prefix per process and a counter).',
     schema: { type: 'string' },
   },
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },

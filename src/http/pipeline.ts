@@ -53,6 +53,13 @@ export interface ClientEndpoint<P> {
   verdictLabel?: 'introspect' | 'validate';
 }
 
+/** The no-store fields (middleware.ts) as a flat list. */
+const NO_STORE_FIELDS = Object.entries(NO_STORE_HEADERS).flat();
+
+function addFields(headers: Array<string | number>, fields: Record<string, string>): void {
+  for (const name in fields) headers.push(name, fields[name]!);
+}
+
 export interface PipelineDeps {
   services: AppServices;
   limits: RateLimits;
@@ -81,13 +88,6 @@ export interface PipelineDeps {
  *  8. the answer: the endpoint's, or RFC 6749 §5.2 error JSON; never cached;
  *  9. one access log line and the metrics, whatever happened.
  */
-/** The no-store fields (middleware.ts) as a flat list. */
-const NO_STORE_FIELDS = Object.entries(NO_STORE_HEADERS).flat();
-
-function addFields(headers: Array<string | number>, fields: Record<string, string>): void {
-  for (const name in fields) headers.push(name, fields[name]!);
-}
-
 export function clientEndpointPipeline<P>(endpoint: ClientEndpoint<P>, deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { services, limits, config, logger, metrics, clientAddress } = deps;
   const route = CLIENT_ENDPOINTS[endpoint.name];
