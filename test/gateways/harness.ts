@@ -185,6 +185,7 @@ export async function setUpScenario(
   const username = 'ada.lovelace';
   await server.admin('PUT', `/admin/customers/${subject}`, {
     status: 'active',
+    username,
     email: 'ada@example.com',
     first_name: 'Ada',
     last_name: 'Lovelace',
