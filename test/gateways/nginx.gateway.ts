@@ -39,7 +39,7 @@ const CACHE_SECONDS = 3;
 async function startNginx(
   t: ExecutionContext,
   { server, upstream, clientId, clientSecret, cacheSeconds }: { server: IntrospectionServer; upstream: Upstream; clientId: string; clientSecret: string; cacheSeconds?: number },
-): Promise<SendingGateway> {
+): Promise<SendingGateway & { log: () => string }> {
   const dir = tempDir(t, 'gw-nginx-');
   // Workers run as nobody when nginx starts as root: they need to reach the cache and temp dirs.
   chmodSync(dir, 0o755);
@@ -101,6 +101,8 @@ async function startNginx(
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    /** nginx's error log (stderr). */
+    log: proc.output,
     send: async (authorization) => {
       const res = await fetch(`http://127.0.0.1:${port}/api/orders`, { headers: authorization ? { authorization } : {} });
       return { status: res.status, body: await res.text() };
@@ -132,6 +134,12 @@ test('nginx + njs from the guide', async (t) => {
 
   const wrong = await startNginx(t, { server, upstream, clientId: scenario.clientId, clientSecret: scenario.wrongSecret });
   await checkWrongSecret(t, scenario, upstream, wrong);
+  // As the guide says: auth_request turns the handler's 500 into the answer, and the log says why.
+  t.is((await wrong.send(`Bearer ${scenario.tokens.valid}`)).status, 500, 'wrong client secret: 500');
+  t.regex(wrong.log(), /introspection failed with status 401/);
+  for (const token of Object.values(scenario.tokens)) {
+    t.false(gateway.log().includes(token) || wrong.log().includes(token), 'no token in nginx\'s log');
+  }
 });
 
 test('nginx + njs from the guide: a token revoked after use is refused once the cache lifetime has passed', async (t) => {
