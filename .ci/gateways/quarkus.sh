@@ -12,7 +12,8 @@ cache=${OPEN_LOGIN_CACHE:-$HOME/.cache/open-login}
 dest=$cache/gateways/quarkus
 src=test/gateways/quarkus
 
-stamp=$(cd "$src" && find pom.xml src -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+# The build is keyed by its sources and by this script (which says how it is built).
+stamp=$({ sha256sum .ci/gateways/quarkus.sh; cd "$src" && find pom.xml src -type f | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -d' ' -f1)
 if [[ -f $dest/quarkus-app/quarkus-run.jar && $(cat "$dest/sources.sha256" 2>/dev/null) == "$stamp" ]]; then
   exit 0
 fi

@@ -36,6 +36,8 @@ const IGNORED_PROPERTY = /Unrecognized configuration key|Build time property can
 interface Api {
   send: (authorization: string | undefined) => Promise<{ status: number; body: string; wwwAuthenticate: string | null }>;
   stop: () => Promise<void>;
+  /** What Quarkus logged so far. */
+  output: () => string;
 }
 
 /** Starts the built jar in a fresh directory whose config/application.properties is `properties`. */
@@ -64,6 +66,7 @@ async function startQuarkus(t: ExecutionContext, properties: string, clientId: s
   t.notRegex(proc.output(), IGNORED_PROPERTY, 'every property of the guide is one Quarkus reads at run time');
   return {
     stop: proc.stop,
+    output: proc.output,
     send: async (authorization) => {
       const res = await fetch(url, { headers: authorization ? { authorization } : {} });
       return { status: res.status, body: await res.text(), wwwAuthenticate: res.headers.get('www-authenticate') };
@@ -82,7 +85,10 @@ function guideProperties(files: Map<string, string>, server: IntrospectionServer
 const subjectOf = (r: Upstream['requests'][number]) => r.headers['x-customer-id'] as string | undefined;
 
 test.serial('Quarkus OIDC resource server from the guide', async (t) => {
-  if (!existsSync(APP)) t.fail(`${APP} is missing: run .ci/gateways/quarkus.sh (npm run test:gateways -- quarkus does)`);
+  if (!existsSync(APP)) {
+    t.fail(`${APP} is missing: run .ci/gateways/quarkus.sh (npm run test:gateways -- quarkus does)`);
+    return;
+  }
   const files = guideFiles(GUIDE);
   t.is(files.get('OrdersResource.java'), readFileSync(join(ROOT, RESOURCE), 'utf8'), `the guide's OrdersResource.java is ${RESOURCE}`);
 
@@ -98,11 +104,21 @@ test.serial('Quarkus OIDC resource server from the guide', async (t) => {
   // RFC 6750 §3: a refused request says how to authenticate.
   t.regex((await api.send(undefined)).wwwAuthenticate ?? '', /^Bearer\b/, 'missing token: WWW-Authenticate: Bearer');
 
-  await checkWrongSecret(t, scenario, upstream, await startQuarkus(t, properties, scenario.clientId, scenario.wrongSecret));
+  const misconfigured = await startQuarkus(t, properties, scenario.clientId, scenario.wrongSecret);
+  await checkWrongSecret(t, scenario, upstream, misconfigured);
+
+  // Quarkus's log, at its default level, holds no token and no client secret.
+  const logged = api.output() + misconfigured.output();
+  for (const [name, secret] of [...Object.entries(scenario.tokens), ['client secret', scenario.clientSecret], ['wrong secret', scenario.wrongSecret]]) {
+    t.false(logged.includes(secret!), `Quarkus's log holds no ${name}`);
+  }
 });
 
 test.serial("the guide's token cache: revocation waits for time-to-live plus the clean-up interval, or for exp without the timer", async (t) => {
-  if (!existsSync(APP)) t.fail(`${APP} is missing: run .ci/gateways/quarkus.sh`);
+  if (!existsSync(APP)) {
+    t.fail(`${APP} is missing: run .ci/gateways/quarkus.sh`);
+    return;
+  }
   const files = guideFiles(GUIDE);
   const server = await startIntrospectionServer();
   t.teardown(server.stop);
