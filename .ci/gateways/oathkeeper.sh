@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Ory Oathkeeper for docs/oathkeeper.md, built from the module source that the
+# Go module proxy serves (`go install` refuses the module: its go.mod has a
+# `replace` directive). Idempotent: returns at once when this version's binary
+# is already in $OPEN_LOGIN_CACHE/gateways/oathkeeper.
+set -euo pipefail
+VERSION=v0.40.9
+MODULE=github.com/ory/oathkeeper
+cache=${OPEN_LOGIN_CACHE:-$HOME/.cache/open-login}
+out=$cache/gateways/oathkeeper
+bin=$out/bin/oathkeeper
+if [[ -x $bin && $(cat "$out/VERSION" 2>/dev/null) == "$VERSION" ]]; then
+  exit 0
+fi
+
+# Module and build caches under $OPEN_LOGIN_CACHE: a fresh machine (empty
+# caches) pays the whole download and compile here, and nothing else is kept.
+export GOMODCACHE=$out/go/mod GOCACHE=$out/go/build GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+mkdir -p "$out"
+
+dir=$(go mod download -json "$MODULE@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+[[ -n $dir && -f $dir/go.mod ]] || { echo "oathkeeper: go mod download gave no source for $MODULE@$VERSION" >&2; exit 1; }
+
+# The module's `go` directive is the least Go that builds it; with
+# GOTOOLCHAIN=local an older machine Go fails here, not halfway through.
+need=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$dir/go.mod")
+have=$(go env GOVERSION | sed 's/^go//')
+if [[ $(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1) != "$need" ]]; then
+  echo "oathkeeper: $MODULE@$VERSION needs Go $need, this machine has $have" >&2
+  exit 1
+fi
+
+# The module cache is read-only: build in a writable copy (go.sum may gain lines under -mod=mod).
+src=$(mktemp -d "$out/src.XXXXXX")
+trap 'chmod -R u+w "$src" 2>/dev/null; rm -rf "$src"' EXIT
+cp -R "$dir/." "$src"
+chmod -R u+w "$src"
+# Only the binary's package; -trimpath and -s -w keep it small and the build
+# reproducible; the version is stamped as the project's releases stamp it.
+(cd "$src" && go build -trimpath -ldflags "-s -w -X $MODULE/x.Version=$VERSION" -o "$out/bin/oathkeeper.new" .)
+mv "$out/bin/oathkeeper.new" "$bin"
+echo "$VERSION" >"$out/VERSION"
