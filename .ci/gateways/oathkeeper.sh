@@ -13,9 +13,11 @@ if [[ -x $bin && $(cat "$out/VERSION" 2>/dev/null) == "$VERSION" ]]; then
   exit 0
 fi
 
-# Module and build caches under $OPEN_LOGIN_CACHE: a fresh machine (empty
-# caches) pays the whole download and compile here, and nothing else is kept.
-export GOMODCACHE=$out/go/mod GOCACHE=$out/go/build GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+# Module and build caches of its own under $OPEN_LOGIN_CACHE: a fresh machine
+# pays the whole download and compile here, and they are removed once the
+# binary is built (about 2 GB; only the binary is needed after that).
+# -modcacherw: the module cache can be removed like any directory.
+export GOMODCACHE=$out/go/mod GOCACHE=$out/go/build GOFLAGS='-mod=mod -modcacherw' GOTOOLCHAIN=local CGO_ENABLED=0
 mkdir -p "$out"
 
 dir=$(go mod download -json "$MODULE@$VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
@@ -30,7 +32,7 @@ if [[ $(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1) != "$need" ]]; th
   exit 1
 fi
 
-# The module cache is read-only: build in a writable copy (go.sum may gain lines under -mod=mod).
+# Build in a copy, never inside the module cache (go.sum may gain lines under -mod=mod).
 src=$(mktemp -d "$out/src.XXXXXX")
 trap 'chmod -R u+w "$src" 2>/dev/null; rm -rf "$src"' EXIT
 cp -R "$dir/." "$src"
@@ -40,3 +42,4 @@ chmod -R u+w "$src"
 (cd "$src" && go build -trimpath -ldflags "-s -w -X $MODULE/x.Version=$VERSION" -o "$out/bin/oathkeeper.new" .)
 mv "$out/bin/oathkeeper.new" "$bin"
 echo "$VERSION" >"$out/VERSION"
+rm -rf "$out/go"

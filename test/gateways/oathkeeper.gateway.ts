@@ -115,6 +115,9 @@ test.serial('Oathkeeper oauth2_introspection + header mutator from the guide', a
   t.is((await wrong.send(`Bearer ${scenario.tokens.valid}`)).status, 500, 'wrong client secret: 500, as the guide says');
   t.regex(wrong.output(), /Introspection returned status code 401 but expected 200/);
 
+  // At `log.level: warn` refusals are still logged.
+  t.regex(gateway.output(), /Access request denied/);
+
   // With the guide's log settings neither the customers' tokens nor the client's credentials reach Oathkeeper's log.
   for (const [label, log] of [['right secret', gateway.output()], ['wrong secret', wrong.output()]] as const) {
     for (const secret of [...Object.values(scenario.tokens), scenario.clientSecret, scenario.wrongSecret]) {
@@ -122,6 +125,12 @@ test.serial('Oathkeeper oauth2_introspection + header mutator from the guide', a
     }
     t.false(log.includes(basic(scenario.clientId, scenario.clientSecret).slice(6)), `${label}: no Basic credentials in Oathkeeper's log`);
   }
+
+  // This server unreachable: a token not in Oathkeeper's cache gets 500 (fail closed), never the upstream.
+  await server.stop();
+  const before500 = upstream.requests.length;
+  t.is((await gateway.send(`Bearer ${scenario.tokens.revoked}`)).status, 500, 'server down: 500, as the guide says');
+  t.is(upstream.requests.length, before500);
 });
 
 test.serial("a token revoked after its first use stops passing within the guide's bound", async (t) => {
