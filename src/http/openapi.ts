@@ -243,6 +243,12 @@ const paths: Record<string, Json> = {
       responses: { 200: ok('The customer.', json(ref('Customer'))), 404: responseRef('NotFound'), ...adminErrors },
     }),
   },
+  '/admin/customers/{id}/disable': {
+    parameters: idParameter(platformId),
+    post: operation('Admin', 'disableCustomer', 'Disable an existing customer: none of its tokens is active any more', {
+      responses: { 200: ok('The customer, disabled.', json(ref('Customer'))), 404: responseRef('NotFound'), ...adminErrors },
+    }),
+  },
   '/admin/customers/{id}/revoke-tokens': {
     parameters: idParameter(platformId),
     post: operation('Admin', 'revokeCustomerTokens', 'Revoke every token of a customer ("log out everywhere")', {

@@ -88,6 +88,11 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
     ctx.body = customerView(await services.getCustomer(ctx.params.id!));
   });
 
+  // Unlike PUT with status "disabled", an unknown id is 404: a mistyped id must not look like success.
+  router.post('/customers/:id/disable', async (ctx) => {
+    ctx.body = customerView(await services.disableCustomer(parse(id, ctx.params.id, 'the customer id'), 'admin'));
+  });
+
   router.post('/customers/:id/revoke-tokens', async (ctx) => {
     ctx.body = { revoked: await services.revokeCustomerTokens(parse(id, ctx.params.id, 'the customer id'), 'admin') };
   });
