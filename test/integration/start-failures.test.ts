@@ -4,6 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KeyFileError } from '../../src/keys/keystore.js';
+import { describeStartFailure } from '../../src/start-failure.js';
+import { StoreUnavailableError } from '../../src/store/types.js';
 
 /**
  * A start that fails must say why in one line and exit non-zero in every
@@ -108,3 +111,25 @@ for (const mode of modes) {
     t.is(result.output.trim(), 'configuration error: PORT: must be a whole number from 0 to 65535');
   });
 }
+
+test.serial('single process: an address that is not this machine\'s is one line naming HOST, exit 1', async (t) => {
+  // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+  const result = await start({ PORT: '0', HOST: '192.0.2.1' });
+  oneFailureLine(t, result, /^start-up failed: address 192\.0\.2\.1 is not an address of this machine \(set HOST\)$/);
+});
+
+test('each start failure names the setting to change, and never a connection string', (t) => {
+  const config = { port: 443, host: 'api.example.test', keysDir: '/etc/open-login/keys' };
+  const listen = (code: string, syscall = 'listen') => Object.assign(new Error(`${syscall} ${code}`), { code, syscall });
+  const cases: Array<[unknown, string]> = [
+    [listen('EADDRINUSE'), 'port 443 on api.example.test is already in use (set PORT)'],
+    [listen('EACCES'), 'port 443 on api.example.test needs privileges this process does not have (set PORT to 1024 or above)'],
+    [listen('EADDRNOTAVAIL'), 'address api.example.test is not an address of this machine (set HOST)'],
+    [listen('ENOTFOUND', 'getaddrinfo'), 'host name api.example.test cannot be resolved (set HOST)'],
+    [listen('EINVAL'), 'cannot listen on port 443 on api.example.test (EINVAL) (check PORT and HOST)'],
+    [new KeyFileError('/etc/open-login/keys/signing-keys.json: exactly one key must be current'), 'signing keys: /etc/open-login/keys/signing-keys.json: exactly one key must be current (check KEYS_DIR)'],
+    [new StoreUnavailableError('MongoDB could not answer (connect)', { cause: new Error('mongodb://user:secret@db/x') }), 'MongoDB could not answer (connect) (check MONGODB_URI and that the database is up)'],
+    [Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES', syscall: 'open', path: '/etc/open-login/keys/signing-keys.json' }), 'cannot use /etc/open-login/keys/signing-keys.json (EACCES on open) (check KEYS_DIR, now /etc/open-login/keys)'],
+  ];
+  for (const [error, message] of cases) t.is(describeStartFailure(error, config), message);
+});
