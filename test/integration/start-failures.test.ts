@@ -20,7 +20,7 @@ const UNREACHABLE_MONGODB = 'mongodb://127.0.0.1:1/open_login_start_test';
 async function start(env: Record<string, string>): Promise<{ code: number | null; output: string; lines: Array<Record<string, unknown>> }> {
   const keysDir = mkdtempSync(join(tmpdir(), 'start-failure-keys-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, HOST: '127.0.0.1', KEYS_DIR: keysDir, LOG_LEVEL: 'info', MONGODB_URI: '', CONFIG_FILE: '', STORE_TIMEOUT_MS: '300', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', KEYS_DIR: keysDir, LOG_LEVEL: 'info', MONGODB_URI: '', CONFIG_FILE: '', WORKERS: '', STORE_TIMEOUT_MS: '300', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
