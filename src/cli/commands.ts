@@ -6,8 +6,10 @@ import { InvalidInput, NotFoundError } from '../core/errors.js';
 import { KeyFileError } from '../keys/keystore.js';
 import { createLogger, type Logger } from '../log.js';
 import { StoreUnavailableError } from '../store/types.js';
+import { AdminApiClient, adminBaseUrl } from './admin-api-client.js';
 import { dataCommands } from './data-commands.js';
 import { keyCommands } from './key-commands.js';
+import { ServiceOperations } from './operations.js';
 import { CommandFailed, NO_STORE_MESSAGE, optionError, readProcessStdin, UsageError, type CliIo, type CliRuntime, type Command, type Context } from './shared.js';
 
 export type { CliIo, CliRuntime } from './shared.js';
@@ -22,9 +24,13 @@ export interface CliOptions {
   clock?: Clock;
   /** Source of `--token-file -`. Default: process stdin. */
   readStdin?: () => Promise<string>;
+  /** `OPEN_LOGIN_URL`: a running server's admin API to work through; `--url` overrides it. */
+  url?: string;
+  /** How the admin API is called with `--url`. Default: the global fetch. */
+  fetch?: typeof fetch;
 }
 
-export const usage = `Usage: open-login <command> [options]
+export const usage = `Usage: open-login [--url URL] <command> [options]
 
 Clients (callers of /introspect, /revoke and /api/v1/auth/token/validate):
   clients create --name NAME [--auth-method client_secret_basic|client_secret_post|private_key_jwt|client_secret_jwt]
@@ -59,9 +65,14 @@ Signing keys (in KEYS_DIR, of SIGNING_ALG; no database needed):
   help, --help                 Show this text.
 
 Settings come from the same environment as the server (MONGODB_URI, KEYS_DIR, ...).
-Client, customer and token commands need MONGODB_URI: the embedded in-memory store lives
-inside the server process. Results are JSON on stdout; errors are one line on stderr.
-Exit status: 0 done, 1 failed (not found, conflict, store or key file problem), 2 invalid usage.`;
+Client, customer and token commands work one of two ways, with the same output:
+  --url URL (or OPEN_LOGIN_URL)  through a running server's admin API, with ADMIN_TOKEN as the
+                               credential: the way to reach the embedded store, which lives in the
+                               server's memory.
+  MONGODB_URI                  on the database directly.
+Key commands work on the key file only, on the server's host; they have no admin API.
+Results are JSON on stdout; errors are one line on stderr.
+Exit status: 0 done, 1 failed (not found, conflict, store, server or key file problem), 2 invalid usage.`;
 
 
 const commands: Record<string, Record<string, Command>> = { ...dataCommands, keys: keyCommands };
@@ -76,18 +87,50 @@ function isHelp(argv: string[]): boolean {
   return head[0] === 'help' || head.includes('--help') || head.includes('-h');
 }
 
+/**
+ * `--url URL` or `--url=URL`, wherever it stands before `--`; the other
+ * arguments in order. The last one given wins, as with other options.
+ */
+function takeUrl(argv: string[]): { url: string | undefined; args: string[] } {
+  const args: string[] = [];
+  let url: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (arg === '--url') {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('-')) throw new UsageError('--url needs a value: the server\'s base URL, such as http://localhost:3000');
+      url = value;
+      i++;
+    } else if (arg.startsWith('--url=')) url = arg.slice('--url='.length);
+    else args.push(arg);
+  }
+  return { url, args };
+}
+
 /** Runs one command and returns the exit status; nothing here exits the process. */
 export async function runCli(argv: string[], io: CliIo, options: CliOptions): Promise<number> {
   if (isHelp(argv)) {
     io.out(usage);
     return 0;
   }
-  const [group, name, ...rest] = argv;
+  let args: string[];
+  let url: string | undefined;
+  try {
+    ({ url, args } = takeUrl(argv));
+  } catch (error) {
+    return report(error, io);
+  }
+  url = url ?? (options.url || undefined);
+  const [group, name, ...rest] = args;
   // Own properties only, so that names such as `constructor` are not commands.
   const actions = group !== undefined && Object.hasOwn(commands, group) ? commands[group] : undefined;
   const command = actions && name !== undefined && Object.hasOwn(actions, name) ? actions[name] : undefined;
   if (!command) {
-    io.err(argv.length === 0 ? 'no command given' : `unknown command: ${argv.slice(0, 2).join(' ')}`);
+    io.err(args.length === 0 ? 'no command given' : `unknown command: ${args.slice(0, 2).join(' ')}`);
     io.err(usage);
     return 2;
   }
@@ -107,11 +150,18 @@ export async function runCli(argv: string[], io: CliIo, options: CliOptions): Pr
   let runtime: CliRuntime | undefined;
   try {
     const action = command(rest, config);
-    if (action.needs === 'keys') return await action.run(ctx);
+    if (action.needs === 'keys') {
+      if (url !== undefined) throw new UsageError(`${group} ${name} has no admin API: key commands work on the key file in KEYS_DIR; run them on the server's host without --url`);
+      return await action.run(ctx);
+    }
+    if (url !== undefined) {
+      if (config.adminToken === null) throw new UsageError('--url needs ADMIN_TOKEN: the bearer token of the server\'s admin API');
+      return await action.run(ctx, { services: new AdminApiClient(adminBaseUrl(url), config.adminToken, options.fetch) });
+    }
     if (config.mongodbUri === null) throw new UsageError(NO_STORE_MESSAGE);
     runtime = await options.open();
     const { store, keys, clock } = runtime;
-    return await action.run(ctx, { ...runtime, services: new AppServices({ config, store, keys, clock, logger }) });
+    return await action.run(ctx, { services: new ServiceOperations(new AppServices({ config, store, keys, clock, logger })) });
   } catch (error) {
     return report(error, io);
   } finally {

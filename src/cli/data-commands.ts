@@ -1,7 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { clientView, customerView, issuedTokenView } from '../app/views.js';
 import { clientAuthMethods } from '../clients/client-auth.js';
-import { registrationResponse } from '../clients/client-registration.js';
 import type { ClientAuthMethod, TokenFormat } from '../store/types.js';
 import { checkId, oneOf, optionalText, parse, readTokenFile, required, UsageError, type Command } from './shared.js';
 
@@ -28,7 +26,7 @@ const clientsCreate: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      const { client, secret } = await rt.services.registerClient(
+      const registered = await rt.services.registerClient(
         {
           name,
           authMethod,
@@ -40,7 +38,7 @@ const clientsCreate: Command = (args) => {
         },
         'cli',
       );
-      ctx.print(registrationResponse(client, secret));
+      ctx.print(registered);
       return 0;
     },
   };
@@ -65,7 +63,7 @@ const clientsList: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      ctx.print({ clients: (await rt.services.listClients()).map(clientView) });
+      ctx.print({ clients: await rt.services.listClients() });
       return 0;
     },
   };
@@ -88,7 +86,7 @@ const customersUpsert: Command = (args) => {
     needs: 'store',
     run: async (ctx, rt) => {
       const { customer } = await rt.services.upsertCustomer(customerId, { status, email, firstName, lastName }, 'cli');
-      ctx.print(customerView(customer));
+      ctx.print(customer);
       return 0;
     },
   };
@@ -100,7 +98,7 @@ const customersDisable: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      ctx.print(customerView(await rt.services.disableCustomer(customerId, 'cli')));
+      ctx.print(await rt.services.disableCustomer(customerId, 'cli'));
       return 0;
     },
   };
@@ -112,7 +110,7 @@ const customersShow: Command = (args) => {
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      ctx.print(customerView(await rt.services.getCustomer(customerId)));
+      ctx.print(await rt.services.getCustomer(customerId));
       return 0;
     },
   };
@@ -130,18 +128,19 @@ const tokensIssue: Command = (args, config) => {
   });
   const customerId = checkId('--customer', required('--customer', values.customer));
   const siteId = values.site !== undefined ? checkId('--site', values.site) : null;
-  const clientId = values['client-id'] !== undefined ? checkId('--client-id', values['client-id']) : config.defaultTokenClientId;
+  // Unset: the defaults of the server that issues (DEFAULT_TOKEN_CLIENT_ID, DEFAULT_TOKEN_TTL_SECONDS), which with --url are not this process's.
+  const clientId = values['client-id'] !== undefined ? checkId('--client-id', values['client-id']) : undefined;
   const format = oneOf<TokenFormat>('--format', values.format, ['jwt', 'opaque']) ?? 'jwt';
-  let expiresIn = config.defaultTokenTtlSeconds;
+  let expiresIn: number | undefined;
   if (values['expires-in'] !== undefined) {
     if (!/^[1-9][0-9]{0,9}$/.test(values['expires-in'])) throw new UsageError('--expires-in: must be a positive whole number of seconds');
     expiresIn = Number(values['expires-in']);
   }
-  if (expiresIn > config.maxTokenTtlSeconds) throw new UsageError(`--expires-in: must be at most ${config.maxTokenTtlSeconds} (MAX_TOKEN_TTL_SECONDS)`);
+  if (expiresIn !== undefined && expiresIn > config.maxTokenTtlSeconds) throw new UsageError(`--expires-in: must be at most ${config.maxTokenTtlSeconds} (MAX_TOKEN_TTL_SECONDS)`);
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      ctx.print(issuedTokenView(await rt.services.issueToken({ customerId, siteId, clientId, expiresInSeconds: expiresIn, format }, 'cli')));
+      ctx.print(await rt.services.issueToken({ customerId, siteId, clientId, expiresInSeconds: expiresIn, format }, 'cli'));
       return 0;
     },
   };

@@ -16,7 +16,7 @@ async function main(): Promise<number> {
   return runCli(
     process.argv.slice(2),
     { out: (line) => process.stdout.write(`${line}\n`), err: (line) => process.stderr.write(`${line}\n`) },
-    { config, open, logger },
+    { config, open, logger, ...(process.env.OPEN_LOGIN_URL ? { url: process.env.OPEN_LOGIN_URL } : {}) },
   );
 }
 

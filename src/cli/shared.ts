@@ -1,12 +1,12 @@
 import { open as openFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { AppServices } from '../app/services.js';
 import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { InvalidInput } from '../core/errors.js';
 import { ID_RULE, isId } from '../core/ids.js';
 import type { KeyStore } from '../keys/keystore.js';
 import type { Logger } from '../log.js';
+import type { Operations } from './operations.js';
 import type { Store } from '../store/types.js';
 
 /** What the commands share: their context, errors, argument checks and input reading. */
@@ -36,8 +36,8 @@ export class CommandFailed extends Error {
 }
 
 export const NO_STORE_MESSAGE =
-  'MONGODB_URI is not set: the embedded in-memory store lives inside the server process and cannot be reached from the CLI; ' +
-  'set MONGODB_URI to the database the server uses (or use the admin HTTP API with the embedded store)';
+  'MONGODB_URI is not set: the embedded in-memory store lives inside the server process; ' +
+  'give --url URL (or OPEN_LOGIN_URL) and ADMIN_TOKEN to work through its admin API, or set MONGODB_URI to the database the server uses';
 
 /** Token input is read up to this size; real tokens are far smaller. */
 export const TOKEN_INPUT_LIMIT = 64 * 1024;
@@ -54,7 +54,7 @@ export interface Context {
 
 export type Action =
   | { needs: 'keys'; run: (ctx: Context) => Promise<number> }
-  | { needs: 'store'; run: (ctx: Context, rt: CliRuntime & { services: AppServices }) => Promise<number> };
+  | { needs: 'store'; run: (ctx: Context, rt: { services: Operations }) => Promise<number> };
 
 export type Command = (args: string[], config: Config) => Action;
 

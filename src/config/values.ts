@@ -22,13 +22,22 @@ export interface TrustedProxies {
   addresses: string[];
 }
 
-/** A whole number from `min` to `max`. */
-export const intIn = (min: number, max: number) =>
-  z.coerce
-    .number({ error: `must be a whole number from ${min} to ${max}` })
-    .int(`must be a whole number from ${min} to ${max}`)
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
+/**
+ * A whole number from `min` to `max`: a JSON number, or decimal digits as an
+ * environment variable spells it. `0x10`, `1e3`, `12.0`, `true` and JSON
+ * `null` are refused, not read as some number the operator did not write.
+ */
+export const intIn = (min: number, max: number) => {
+  const range = `must be a whole number from ${min} to ${max}`;
+  return z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?[0-9]{1,16}\s*$/.test(v) ? Number(v) : v),
+    z
+      .number({ error: range })
+      .int(range)
+      .min(min, `must be at least ${min}`)
+      .max(max, `must be at most ${max}`),
+  );
+};
 
 /** Any string, even `''` (which only a config file can give: an empty variable counts as unset). */
 export const str = () => z.string({ error: 'must be text' });

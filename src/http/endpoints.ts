@@ -8,6 +8,7 @@ import { readForm, readJson } from './body.js';
 import { presentedCredentials, presentedFormCredentials } from './credentials.js';
 import { InvalidRequest } from './errors.js';
 import type { ClientEndpoint } from './pipeline.js';
+import { parseOrRefuse } from './schemas/plain-words.js';
 import { validationBody } from './schemas/requests.js';
 import { JSON_MEDIA_TYPE, renderIntrospectionResponse, type SignedResponseDeps } from './signed-response.js';
 
@@ -103,9 +104,7 @@ export function validationEndpoint(services: AppServices, clock: Clock): ClientE
     name: 'validate',
     verdictLabel: 'validate',
     async read(req, querystring, limit) {
-      const parsed = validationBody.safeParse(await readJson(req, querystring, limit));
-      if (!parsed.success) throw new InvalidRequest(parsed.error.issues[0]?.message ?? 'invalid body');
-      return parsed.data;
+      return parseOrRefuse(validationBody, await readJson(req, querystring, limit));
     },
     credentials: presentedCredentials,
     async act(body, client, x) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import * as requests from './schemas/requests.js';
 import * as answers from './schemas/responses.js';
 import { examples } from './schemas/responses.js';
+import { KEY_SET_MAX_AGE_SECONDS } from './routes/meta.js';
 
 export { examples };
 
@@ -186,10 +187,10 @@ const paths: Record<string, Json> = {
     }),
   },
   '/.well-known/oauth-authorization-server': publicGet('Discovery', 'serverMetadata', 'Authorization server metadata (RFC 8414)', {
-    200: ok('Metadata.', json(ref('ServerMetadata'), examples.metadata)),
+    200: ok(`Metadata. \`Cache-Control: public, max-age=${KEY_SET_MAX_AGE_SECONDS}\`.`, json(ref('ServerMetadata'), examples.metadata)),
   }),
   '/jwks.json': publicGet('Discovery', 'jwks', 'Public signing keys (RFC 7517 JWK Set)', {
-    200: ok('Current key and retired keys still verifying unexpired tokens.', { 'application/jwk-set+json': { schema: ref('JwkSet') } }),
+    200: ok(`Current key and retired keys still verifying unexpired tokens. \`Cache-Control: public, max-age=${KEY_SET_MAX_AGE_SECONDS}\`: refetch on an unknown \`kid\`.`, { 'application/jwk-set+json': { schema: ref('JwkSet') } }),
   }),
   '/healthz': publicGet('Operations', 'liveness', 'Liveness', { 200: ok('The process answers.', json(ref('Health'), { status: 'ok' })) }),
   '/readyz': publicGet('Operations', 'readiness', 'Readiness: the store answers', {
@@ -241,6 +242,12 @@ const paths: Record<string, Json> = {
     }),
     get: operation('Admin', 'getCustomer', 'One customer', {
       responses: { 200: ok('The customer.', json(ref('Customer'))), 404: responseRef('NotFound'), ...adminErrors },
+    }),
+  },
+  '/admin/customers/{id}/disable': {
+    parameters: idParameter(platformId),
+    post: operation('Admin', 'disableCustomer', 'Disable an existing customer: none of its tokens is active any more', {
+      responses: { 200: ok('The customer, disabled.', json(ref('Customer'))), 404: responseRef('NotFound'), ...adminErrors },
     }),
   },
   '/admin/customers/{id}/revoke-tokens': {

@@ -41,6 +41,7 @@ export const ROUTE_TABLE: readonly RouteEntry[] = [
   { method: 'GET', path: '/admin/clients/:id', served: 'koa', when: 'admin_token' },
   { method: 'PUT', path: '/admin/customers/:id', served: 'koa', when: 'admin_token' },
   { method: 'GET', path: '/admin/customers/:id', served: 'koa', when: 'admin_token' },
+  { method: 'POST', path: '/admin/customers/:id/disable', served: 'koa', when: 'admin_token' },
   { method: 'POST', path: '/admin/customers/:id/revoke-tokens', served: 'koa', when: 'admin_token' },
   { method: 'POST', path: '/admin/tokens', served: 'koa', when: 'admin_token' },
   { method: 'POST', path: '/admin/tokens/revoke', served: 'koa', when: 'admin_token' },

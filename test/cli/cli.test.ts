@@ -379,7 +379,7 @@ test('data commands without MONGODB_URI exit 2 with one explanatory line and nev
   t.is(err.length, 1);
   t.regex(err[0]!, /MONGODB_URI is not set/);
   t.regex(err[0]!, /in-memory store lives inside the server process/);
-  t.regex(err[0]!, /admin HTTP API/);
+  t.regex(err[0]!, /give --url URL \(or OPEN_LOGIN_URL\) and ADMIN_TOKEN to work through its admin API/);
 });
 
 test('a store that cannot answer gives exit 1 and one line, and the runtime is closed', async (t) => {
@@ -401,7 +401,7 @@ test('unknown commands and options exit 2 with the usage on stderr; help exits 0
     const r = await ctx.run(...argv);
     t.is(r.code, 2, argv.join(' '));
     t.is(r.out, '');
-    t.regex(r.err, /Usage: open-login <command>/);
+    t.regex(r.err, /Usage: open-login \[--url URL\] <command>/);
   }
   const option = await ctx.run('clients', 'list', '--all');
   t.is(option.code, 2);
@@ -411,7 +411,7 @@ test('unknown commands and options exit 2 with the usage on stderr; help exits 0
   for (const argv of [['help'], ['--help'], ['tokens', 'issue', '--help']]) {
     const r = await ctx.run(...argv);
     t.is(r.code, 0);
-    t.regex(r.out, /Usage: open-login <command>/);
+    t.regex(r.out, /Usage: open-login \[--url URL\] <command>/);
     t.regex(r.out, /tokens revoke --token-file PATH/);
     t.is(r.err, '');
   }

@@ -89,3 +89,28 @@ test('a wrong value of any setting, from the environment or the file, is plain w
   }
   t.true(refused > configKeys.length * 3, `only ${refused} refusals`);
 });
+
+test('number settings take decimal digits or a JSON number only: hex, exponents, fractions, booleans and null are refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'open-login-numbers-'));
+  const file = join(dir, 'config.json');
+  for (const value of ['0x10', '1e3', '12.0', '0b11', '0o7', '3000abc', ' ', 'Infinity', '']) {
+    if (value.trim() !== '') {
+      const error = t.throws(() => loadConfig({ PORT: value }), { instanceOf: ConfigError }, `PORT=${JSON.stringify(value)}`);
+      t.is(error?.message, 'PORT: must be a whole number from 0 to 65535');
+    }
+    writeFileSync(file, JSON.stringify({ PORT: value }));
+    t.throws(() => loadConfig({ CONFIG_FILE: file }), { instanceOf: ConfigError, message: 'PORT: must be a whole number from 0 to 65535' }, `file ${value}`);
+  }
+  for (const value of [null, true, false, 1e3 + 0.5, [], {}]) {
+    writeFileSync(file, JSON.stringify({ PORT: value }));
+    t.throws(() => loadConfig({ CONFIG_FILE: file }), { instanceOf: ConfigError, message: 'PORT: must be a whole number from 0 to 65535' }, `file ${JSON.stringify(value)}`);
+  }
+  // What is meant is still read: digits, a JSON number, surrounding spaces from a shell.
+  t.is(loadConfig({ PORT: '3001' }).port, 3001);
+  t.is(loadConfig({ PORT: ' 3002 ' }).port, 3002);
+  writeFileSync(file, JSON.stringify({ PORT: 3003, WORKERS: 2 }));
+  t.is(loadConfig({ CONFIG_FILE: file }).port, 3003);
+  t.is(loadConfig({ CONFIG_FILE: file }).workers, 2);
+  t.is(loadConfig({}).port, 3000);
+  t.is(loadConfig({}).workers, null);
+});

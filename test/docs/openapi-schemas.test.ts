@@ -182,7 +182,7 @@ test('every request body in the document is among the cases above', (t) => {
 });
 
 test('the customer id in paths is the parser\'s identifier', (t) => {
-  for (const path of ['/admin/customers/{id}', '/admin/customers/{id}/revoke-tokens']) {
+  for (const path of ['/admin/customers/{id}', '/admin/customers/{id}/revoke-tokens', '/admin/customers/{id}/disable']) {
     const index = ((doc.paths as Record<string, Json>)[path]!.parameters as Json[]).findIndex((p) => p.name === 'id');
     const pointer = `/paths/${path.replace(/\//g, '~1')}/parameters/${index}/schema`;
     for (const id of ['c42', 'a.b_c:d@e-f', long(128), '', 'a b', long(129), 'ü', 'c42/x', '$ne']) {

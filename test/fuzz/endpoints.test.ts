@@ -18,6 +18,7 @@ import type { Response } from 'supertest';
 import { MemoryStore } from '../../src/store/memory.js';
 import { silentLogger } from '../../src/log.js';
 import { ADMIN_TOKEN, basic, startTestServer, type TestServer } from '../helpers/app.js';
+import { KEY_SET_MAX_AGE_SECONDS } from '../../src/http/routes/meta.js';
 
 const LEGACY_SECRET = 'legacy-hs256-secret-of-the-fuzzed-server-0123456789';
 const seed = process.env.FUZZ_SEED === 'random' ? Date.now() % 2 ** 31 : Number(process.env.FUZZ_SEED ?? 20261122);
@@ -143,7 +144,10 @@ function checkCommon(t: ExecutionContext, res: Response, tl: Tally, what: string
   tl.cases += 1;
   tl.statuses[res.status] = (tl.statuses[res.status] ?? 0) + 1;
   if (res.status >= 500) throw new Error(`${what}: ${res.status} ${res.text.slice(0, 200)}`);
-  if (res.headers['cache-control'] !== 'no-store') throw new Error(`${what}: Cache-Control ${res.headers['cache-control']}`);
+  // Only the public key set and the metadata may be cached, and only a 200 of them (meta.ts).
+  const cacheable = res.status === 200 && /^(get|GET|HEAD) (\/jwks\.json|\/\.well-known\/oauth-authorization-server)$/.test(what);
+  const expected = cacheable ? `public, max-age=${KEY_SET_MAX_AGE_SECONDS}` : 'no-store';
+  if (res.headers['cache-control'] !== expected) throw new Error(`${what}: Cache-Control ${res.headers['cache-control']}`);
   const emptyRevocation = res.status === 200 && res.text === '';
   if (!emptyRevocation && !/json/.test(res.headers['content-type'] ?? '')) throw new Error(`${what}: content type ${res.headers['content-type']}`);
   void t;

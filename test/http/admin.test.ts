@@ -111,3 +111,16 @@ apiTest('admin: revoke by token, by jti, and all of a customer', async (t, s) =>
   const bad = await s.request.post('/admin/tokens/revoke').set('Authorization', bearer).send({});
   t.is(bad.status, 400);
 });
+
+apiTest('admin: disabling a customer disables an existing one and is 404 for an unknown id (nothing is created)', async (t, s) => {
+  await s.admin.upsertCustomer('c1', { email: 'e@example.test' });
+  const res = await s.request.post('/admin/customers/c1/disable').set('Authorization', bearer);
+  t.is(res.status, 200);
+  t.is(res.body.status, 'disabled');
+  t.is(res.body.email, 'e@example.test');
+  t.is((await s.store.customers.findById('c1'))?.status, 'disabled');
+  const unknown = await s.request.post('/admin/customers/ghost/disable').set('Authorization', bearer);
+  t.is(unknown.status, 404);
+  t.deepEqual(unknown.body, { error: 'not_found', error_description: 'no such customer' });
+  t.is(await s.store.customers.findById('ghost'), null);
+});

@@ -76,3 +76,23 @@ test('when the store is down: readyz 503, introspection 503 temporarily_unavaila
     await s.close();
   }
 });
+
+apiTest('the key set and the metadata are cacheable for less than a retired key keeps verifying; every other answer is no-store', async (t, s) => {
+  for (const path of ['/jwks.json', '/.well-known/oauth-authorization-server']) {
+    for (const method of ['get', 'head'] as const) {
+      const res = await s.request[method](path);
+      t.is(res.status, 200, `${method} ${path}`);
+      t.is(res.headers['cache-control'], 'public, max-age=60', `${method} ${path}`);
+      t.is(res.headers.pragma, undefined, `${method} ${path}`);
+    }
+    // Shorter than the retirement window by far: a cached set never lacks a key that still verifies.
+    t.true(60 < s.config.maxTokenTtlSeconds);
+    // An error on the same path is not cached.
+    const wrong = await s.request.post(path);
+    t.true(wrong.status >= 400);
+    t.is(wrong.headers['cache-control'], 'no-store', `POST ${path}`);
+  }
+  for (const path of ['/healthz', '/readyz', '/openapi.json', '/no-such-path', '/admin/clients']) {
+    t.is((await s.request.get(path)).headers['cache-control'], 'no-store', path);
+  }
+});

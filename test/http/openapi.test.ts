@@ -229,6 +229,12 @@ apiTest('admin answers match the document', async (t, s) => {
   conformance.check(t, 'post', '/admin/tokens', badIssue);
   const all = await s.request.post('/admin/customers/c42/revoke-tokens').set('Authorization', A);
   conformance.check(t, 'post', '/admin/customers/{id}/revoke-tokens', all);
+  const disabled = await s.request.post('/admin/customers/c42/disable').set('Authorization', A);
+  t.is(disabled.body.status, 'disabled');
+  conformance.check(t, 'post', '/admin/customers/{id}/disable', disabled);
+  const disabledNobody = await s.request.post('/admin/customers/nobody/disable').set('Authorization', A);
+  t.is(disabledNobody.status, 404);
+  conformance.check(t, 'post', '/admin/customers/{id}/disable', disabledNobody);
   const unauthorized = await s.request.get('/admin/clients').set('Authorization', 'Bearer wrong');
   t.is(unauthorized.status, 401);
   conformance.check(t, 'get', '/admin/clients', unauthorized);

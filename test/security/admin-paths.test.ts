@@ -39,6 +39,7 @@ const WRITES: Array<[string, string, string | undefined]> = [
   ['POST', '/admin/tokens', '{"customer_id":"c1"}'],
   ['PUT', '/admin/customers/c1', '{"status":"active"}'],
   ['POST', '/admin/customers/c1/revoke-tokens', undefined],
+  ['POST', '/admin/customers/c1/disable', undefined],
   ['POST', '/admin/tokens/revoke', '{"jti":"j1"}'],
   ['GET', '/admin/clients', undefined],
   ['GET', '/admin/customers/c1', undefined],

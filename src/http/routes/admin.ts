@@ -1,26 +1,16 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import type { AppServices } from '../../app/services.js';
 import { clientView, customerView, issuedTokenView } from '../../app/views.js';
 import { registrationResponse } from '../../clients/client-registration.js';
 import type { ClientAuthMethod } from '../../store/types.js';
 import { jsonBody } from '../body.js';
 import type { AppDeps } from '../deps.js';
-import { InvalidAdminToken, InvalidRequest } from '../errors.js';
+import { InvalidAdminToken } from '../errors.js';
 import { bearerSecretCheck, type AppMiddleware, type AppState } from '../middleware.js';
 import type { RateLimits } from '../rate-limit.js';
 import { ROUTER_OPTIONS } from '../routing.js';
+import { parseOrRefuse as parse } from '../schemas/plain-words.js';
 import { customerBody, id, newClientBody, newTokenBody, revokeBody } from '../schemas/requests.js';
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    throw new InvalidRequest(`${where}${issue?.message ?? 'invalid body'}`);
-  }
-  return result.data;
-}
 
 /**
  * Bearer ADMIN_TOKEN, compared in constant time, as one attempt under the
@@ -83,7 +73,7 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
   });
 
   router.put('/customers/:id', body, async (ctx) => {
-    const customerId = parse(id, ctx.params.id);
+    const customerId = parse(id, ctx.params.id, 'the customer id');
     const b = parse(customerBody, ctx.state.json);
     const { customer, created } = await services.upsertCustomer(
       customerId,
@@ -98,8 +88,13 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
     ctx.body = customerView(await services.getCustomer(ctx.params.id!));
   });
 
+  // Unlike PUT with status "disabled", an unknown id is 404: a mistyped id must not look like success.
+  router.post('/customers/:id/disable', async (ctx) => {
+    ctx.body = customerView(await services.disableCustomer(parse(id, ctx.params.id, 'the customer id'), 'admin'));
+  });
+
   router.post('/customers/:id/revoke-tokens', async (ctx) => {
-    ctx.body = { revoked: await services.revokeCustomerTokens(parse(id, ctx.params.id), 'admin') };
+    ctx.body = { revoked: await services.revokeCustomerTokens(parse(id, ctx.params.id, 'the customer id'), 'admin') };
   });
 
   router.post('/tokens', body, async (ctx) => {

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { supportedAssertionAlgorithms, supportedAuthMethods } from '../../clients/client-auth.js';
 import type { AppDeps } from '../deps.js';
-import type { AppState } from '../middleware.js';
+import type { AppMiddleware, AppState } from '../middleware.js';
 import { ROUTER_OPTIONS } from '../routing.js';
 
 /** RFC 8414 §2 authorization server metadata. */
@@ -27,14 +27,33 @@ export function serverMetadata(deps: AppDeps): Record<string, unknown> {
   };
 }
 
+/**
+ * How long a gateway may reuse `/jwks.json` and the RFC 8414 metadata. A
+ * retired key keeps verifying for MAX_TOKEN_TTL_SECONDS (days), far longer
+ * than this, so a cached key set never drops a key that still verifies. A
+ * rotated key signs as soon as the servers reload the key file, so a verifier
+ * meets its `kid` at most this long before its cached set lists it: verifiers
+ * that refetch on an unknown `kid` (RFC 7517 §4.5; jose's remote key set does)
+ * never notice, and README "Key rotation" gives the order for the others.
+ */
+export const KEY_SET_MAX_AGE_SECONDS = 60;
+
+/** Only public documents that change on a key rotation are cacheable; every other answer stays `no-store`. */
+const cacheable: AppMiddleware = async (ctx, next) => {
+  await next();
+  if (ctx.status !== 200) return;
+  ctx.set('Cache-Control', `public, max-age=${KEY_SET_MAX_AGE_SECONDS}`);
+  ctx.remove('Pragma');
+};
+
 export function metaRoutes(deps: AppDeps): Router<AppState> {
   const router = new Router<AppState>(ROUTER_OPTIONS);
 
-  router.get('/.well-known/oauth-authorization-server', (ctx) => {
+  router.get('/.well-known/oauth-authorization-server', cacheable, (ctx) => {
     ctx.body = serverMetadata(deps);
   });
 
-  router.get('/jwks.json', (ctx) => {
+  router.get('/jwks.json', cacheable, (ctx) => {
     ctx.type = 'application/jwk-set+json';
     ctx.body = deps.keys.publicJwks();
   });

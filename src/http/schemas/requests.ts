@@ -71,7 +71,9 @@ export const newTokenBody = z.object({
 
 /** `POST /admin/tokens/revoke`: the first alternative that parses wins. */
 export const revokeBody = z
-  .union([z.object({ auth_token: z.string().min(1) }), z.object({ jti: z.string().min(1).max(256) })])
+  .union([z.object({ auth_token: z.string().min(1) }), z.object({ jti: z.string().min(1).max(256) })], {
+    error: 'must hold auth_token (the token) or jti (its grant id, 1-256 characters)',
+  })
   .meta({ description: 'The token (`auth_token`) or its grant id (`jti`). With both, a non-empty `auth_token` is the one used.' });
 
 /**
@@ -94,7 +96,7 @@ const bodyClientCredentials = {
 
 /** `POST /api/v1/auth/token/validate`. */
 export const validationBody = z.object({
-  auth_token: z.string({ error: 'auth_token must be a string' }).optional().meta({
+  auth_token: z.string().optional().meta({
     description:
       'The token; never in the URL. Required: checked after the client is authenticated, so a missing or empty one is ' +
       'a 400 `invalid_request` for an authenticated client.',
