@@ -142,7 +142,7 @@ async function runServer(config: Config, logger: Logger): Promise<void> {
   events.subscribe(relayToWorkers(bus));
   const runtime = await openRuntime(config, logger, { onLookupBatch: (operation, keys) => metrics.lookupBatch(operation, keys) });
   const changeStream = runtime.store instanceof MongoStore && config.mongodbUri ? { uri: config.mongodbUri, dbName: runtime.store.dbName } : undefined;
-  // Database calls are timed below the caches, so store metrics count round trips only (README "Metrics");
+  // Database calls are timed below the caches, so store metrics count round trips only (docs/operations.md, "Metrics");
   // the embedded store is this process's memory, with no round trip to time.
   const timedStore = runtime.store.kind === 'memory' ? runtime.store : instrumentStore(runtime.store, metrics);
   const caches = await createCaches({ config, logger, metrics, store: timedStore, clock: runtime.clock, bus, ...(changeStream ? { changeStream } : {}) });

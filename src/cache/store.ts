@@ -20,7 +20,7 @@ export interface CachedStoreOptions {
  * A read-through cache in front of a Store, for the records every
  * introspection reads: the grant, the customer and the calling client.
  *
- * Guarantees (README "Caching and revocation"):
+ * Guarantees (docs/caching.md):
  * - A write made through this store (revoke, revokeByCustomer, customer
  *   upsert, client insert) drops the cached records it touches before the
  *   call returns, in this process; the application service's domain event

@@ -6,7 +6,7 @@ import { bool, httpUrl, intIn, key32, oneOf, orNull, secret, str, text, trustPro
  * environment variable (and `CONFIG_FILE` key) it is read from, how that value
  * is parsed (with its default), and one line saying what it is. `Config`,
  * `ConfigInput`, `configKeys` and `describeSettings` are derived from this
- * list; the README configuration table is checked against it by a test.
+ * list; the configuration table of docs/configuration.md is checked against it by a test.
  */
 
 export const signingAlgs = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -124,7 +124,7 @@ export interface SettingDescription {
   description: string;
 }
 
-/** Every setting, for listings (and the README check). */
+/** Every setting, for listings (and the check of docs/configuration.md). */
 export function describeSettings(): SettingDescription[] {
   return (Object.keys(settings) as SettingName[]).map((field) => {
     const { env, schema, description } = settings[field];

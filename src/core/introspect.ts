@@ -68,7 +68,7 @@ const siteAllowed = (caller: Caller, siteId: string | null): boolean =>
 
 /**
  * The decision: token in, verdict out. A token is active only when every rule
- * of "what valid means" holds (README "Validity rules"), checked cheapest
+ * of "what valid means" holds (docs/api.md, "Validity rules"), checked cheapest
  * first so that forged and expired tokens never cost a store round trip.
  *
  * Store failures are not verdicts: they propagate as errors (the HTTP layer

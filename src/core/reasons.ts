@@ -1,6 +1,6 @@
 /**
  * Reason codes: why a token is not active. One typed list, stable and
- * documented (README "Reason codes"); clients permitted to see reasons get
+ * documented (docs/api.md, "Reason codes"); clients permitted to see reasons get
  * them in `reason`. Add codes at the end; never rename one.
  */
 export const reasonCodes = [

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, configKeys, describeSettings, loadConfig, type ConfigInput } from '../../src/config/index.js';
 
-/** The rows of the table under `## Configuration` in the README: cells, split on unescaped `|`. */
+/** The rows of the table under `## Configuration` in docs/configuration.md: cells, split on unescaped `|`. */
 function configurationTable(markdown: string): string[][] {
-  const section = /^## Configuration\n([\s\S]*?)(?=^## )/m.exec(markdown);
+  const section = /^## Configuration\n([\s\S]*?)(?=^## |(?![\s\S]))/m.exec(markdown);
   if (!section) return [];
   return section[1]!
     .split('\n')
@@ -24,15 +24,15 @@ function rowsByVariable(markdown: string): Map<string, string[]> {
   return rows;
 }
 
-const readme = readFileSync('README.md', 'utf8');
+const readme = readFileSync('docs/configuration.md', 'utf8');
 
-test('the README configuration table lists exactly the declared variables', (t) => {
+test('the configuration table (docs/configuration.md) lists exactly the declared variables', (t) => {
   const documented = [...rowsByVariable(readme).keys()].sort();
   t.true(documented.length > 0, 'no configuration table found under "## Configuration"');
   t.deepEqual(documented, [...configKeys].sort());
 });
 
-test('the README check finds a missing and an undeclared row (it can fail)', (t) => {
+test('the configuration table check finds a missing and an undeclared row (it can fail)', (t) => {
   const dropped = readme.replace(/^\| `STORE_TIMEOUT_MS` \|.*\n/m, '');
   t.not(dropped, readme);
   t.false(rowsByVariable(dropped).has('STORE_TIMEOUT_MS'));
@@ -40,13 +40,13 @@ test('the README check finds a missing and an undeclared row (it can fail)', (t)
   t.true(rowsByVariable(added).has('STORE_TIMEOUT_SECONDS'));
 });
 
-test('the README default of each setting with a plain default is that default', (t) => {
+test('the documented default of each setting with a plain default is that default', (t) => {
   const rows = rowsByVariable(readme);
   let checked = 0;
   for (const { env, default: value } of describeSettings()) {
     if (!['string', 'number', 'boolean'].includes(typeof value)) continue; // unset, or filled from other settings
     const defaultCell = rows.get(env)?.[1] ?? '';
-    t.true(defaultCell.includes(`\`${String(value)}\``), `README default of ${env} is "${defaultCell}", declared ${String(value)}`);
+    t.true(defaultCell.includes(`\`${String(value)}\``), `documented default of ${env} is "${defaultCell}", declared ${String(value)}`);
     checked++;
   }
   t.true(checked >= 20, `only ${checked} defaults checked`);

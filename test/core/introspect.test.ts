@@ -245,7 +245,7 @@ test('clients limited to sites see only those sites', async (t) => {
   t.is(reasonOf(await introspect(siteA, { siteIds: ['site-b'] }, f.deps)), 'site_not_allowed');
   t.is(reasonOf(await introspect(noSite, { siteIds: ['site-a'] }, f.deps)), 'site_not_allowed');
   t.is(reasonOf(await introspect(noSite, ALL, f.deps)), 'active');
-  // An opaque token of another site reads as an unknown one (README "Reason codes").
+  // An opaque token of another site reads as an unknown one (docs/api.md, "Reason codes").
   t.is(reasonOf(await introspect(opaqueA, { siteIds: ['site-b'] }, f.deps)), 'not_found');
   t.is(reasonOf(await introspect(opaqueA, { siteIds: ['site-a'] }, f.deps)), 'active');
 });

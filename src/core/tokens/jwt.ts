@@ -120,7 +120,7 @@ export interface JwtVerifyOptions {
  *   one grant has two token strings. Refusing high s would refuse about half
  *   the tokens our own signer makes; anything keyed by token string (the
  *   verified-JWT cache, a client's cache) must allow for twins, and
- *   revocation goes by the grant, i.e. by `jti` (README "Token format").
+ *   revocation goes by the grant, i.e. by `jti` (docs/tokens.md, "Token format").
  */
 export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Promise<JwtCheck> {
   if (!canonicalSignature(token)) return { ok: false, reason: 'malformed' };

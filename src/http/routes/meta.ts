@@ -34,7 +34,7 @@ export function serverMetadata(deps: AppDeps): Record<string, unknown> {
  * rotated key signs as soon as the servers reload the key file, so a verifier
  * meets its `kid` at most this long before its cached set lists it: verifiers
  * that refetch on an unknown `kid` (RFC 7517 §4.5; jose's remote key set does)
- * never notice, and README "Key rotation" gives the order for the others.
+ * never notice, and docs/keys.md "Key rotation" gives the order for the others.
  */
 export const KEY_SET_MAX_AGE_SECONDS = 60;
 

@@ -77,17 +77,30 @@ export const revokeBody = z
   .meta({ description: 'The token (`auth_token`) or its grant id (`jti`). With both, a non-empty `auth_token` is the one used.' });
 
 /**
+ * The example of an optional parameter that is usually left out. The docs
+ * page's form (Swagger UI's "Try it out") starts each field at the first
+ * example of its schema, or else at the word `string`: without an empty
+ * example a request made there carries `client_id=string&client_secret=string`
+ * and `client_assertion=string` next to the Basic credentials of the
+ * Authorize dialog, which is several client authentication methods at once
+ * (400, RFC 6749 §2.3). Sent empty, they count as omitted (RFC 6749 §3.2).
+ */
+const usuallyOmitted = { examples: [''] };
+
+/**
  * Client credentials in the body: `client_secret_post` (RFC 6749 §2.3.1), or
  * the assertion methods (RFC 7523 §2.2). Empty values count as absent (RFC
  * 6749 §3.2); which method was meant is decided by client authentication.
  */
 const bodyClientCredentials = {
-  client_id: z.string().optional().meta({ description: '`client_secret_post`, and optionally with the assertion methods.' }),
-  client_secret: z.string().optional().meta({ description: '`client_secret_post` only (RFC 6749 §2.3.1).' }),
+  client_id: z.string().optional().meta({ description: '`client_secret_post`, and optionally with the assertion methods.', ...usuallyOmitted }),
+  client_secret: z.string().optional().meta({ description: '`client_secret_post` only (RFC 6749 §2.3.1).', ...usuallyOmitted }),
   client_assertion: z.string().optional().meta({
     description: 'A JWT signed with the client\'s private key (`private_key_jwt`) or its secret (`client_secret_jwt`), `aud` = this server.',
+    ...usuallyOmitted,
   }),
   client_assertion_type: z.string().optional().meta({
+    ...usuallyOmitted,
     description:
       '`private_key_jwt` and `client_secret_jwt` (RFC 7523 §2.2): `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, ' +
       'the only type known; another fails client authentication (401).',
@@ -115,13 +128,13 @@ export const introspectionForm = z.object({
   token: token.meta({
     description: 'The token (RFC 7662 §2.1). Never in the URL. One longer than 4096 characters is answered `{"active": false}` (`malformed`).',
   }),
-  token_type_hint: z.string().optional().meta({ description: 'Optional; unknown hints are ignored (RFC 7662 §2.1).' }),
+  token_type_hint: z.string().optional().meta({ description: 'Optional; unknown hints are ignored (RFC 7662 §2.1).', ...usuallyOmitted }),
   ...bodyClientCredentials,
 });
 
 /** `POST /revoke` form parameters (RFC 7009 §2.1). */
 export const revocationForm = z.object({
   token: token.meta({ description: 'The token to revoke (RFC 7009 §2.1). Never in the URL.' }),
-  token_type_hint: z.string().optional().meta({ description: 'Optional; unknown hints are ignored (RFC 7009 §2.1).' }),
+  token_type_hint: z.string().optional().meta({ description: 'Optional; unknown hints are ignored (RFC 7009 §2.1).', ...usuallyOmitted }),
   ...bodyClientCredentials,
 });

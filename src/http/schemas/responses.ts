@@ -17,7 +17,7 @@ const dateTime = z.iso.datetime();
 
 export const reasonCode = z
   .enum(reasonCodes)
-  .meta({ description: 'Why a token is not active. Stable: codes are added, never renamed (README "Reason codes").' });
+  .meta({ description: 'Why a token is not active. Stable: codes are added, never renamed (docs/api.md, "Reason codes").' });
 
 /** RFC 6749 §5.2. */
 export const oauthError = z
@@ -168,8 +168,8 @@ export const revokedCount = z.strictObject({ revoked: z.number().int().nonnegati
 export const openApiObject = z.looseObject({ openapi: z.string(), paths: z.looseObject({}) }).meta({ description: 'OpenAPI 3.1.' });
 
 /**
- * Examples of answers, shown in the document and in the README (the test
- * `the README examples are the OpenAPI examples` keeps them equal).
+ * Examples of answers, shown in the document and in the README and docs/api.md
+ * (the test `the documented examples are the OpenAPI examples` keeps them equal).
  */
 export const examples = {
   introspectionActive: {
