@@ -28,14 +28,16 @@ const CLIENT_FIELDS: Record<keyof ClientRegistration, string> = {
   jwks: 'jwks',
   jwksUri: 'jwks_uri',
   introspectionSignedResponseAlg: 'introspection_signed_response_alg',
+  customerProfile: 'customer_profile',
 };
-const CUSTOMER_FIELDS: Record<keyof CustomerChanges, string> = { status: 'status', email: 'email', firstName: 'first_name', lastName: 'last_name' };
+const CUSTOMER_FIELDS: Record<keyof CustomerChanges, string> = { status: 'status', username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name' };
 const TOKEN_FIELDS: Record<keyof TokenRequest, string> = {
   customerId: 'customer_id',
   siteId: 'site_id',
   clientId: 'client_id',
   expiresInSeconds: 'expires_in',
   format: 'format',
+  audience: 'audience',
 };
 
 function renamed<T extends object>(input: T, names: Record<keyof T, string>): Record<string, unknown> {

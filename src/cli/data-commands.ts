@@ -15,6 +15,7 @@ const clientsCreate: Command = (args) => {
     'jwks-uri': { type: 'string' },
     'introspection-signed-response-alg': { type: 'string' },
     'no-reason-codes': { type: 'boolean' },
+    'customer-profile': { type: 'boolean' },
     site: { type: 'string', multiple: true },
   });
   const name = required('--name', values.name);
@@ -31,6 +32,7 @@ const clientsCreate: Command = (args) => {
           name,
           authMethod,
           reasonCodes: values['no-reason-codes'] !== true,
+          customerProfile: values['customer-profile'] === true,
           siteIds: sites,
           jwks: jwksFile !== undefined ? await readJwksFile(jwksFile) : undefined,
           jwksUri: values['jwks-uri'],
@@ -74,18 +76,25 @@ const clientsList: Command = (args) => {
 const customersUpsert: Command = (args) => {
   const { values, positionals } = parse(
     args,
-    { status: { type: 'string' }, email: { type: 'string' }, 'first-name': { type: 'string' }, 'last-name': { type: 'string' } },
+    {
+      status: { type: 'string' },
+      username: { type: 'string' },
+      email: { type: 'string' },
+      'first-name': { type: 'string' },
+      'last-name': { type: 'string' },
+    },
     ['ID'],
   );
   const customerId = checkId('ID', positionals[0]!);
   const status = oneOf('--status', values.status, ['active', 'disabled'] as const);
+  const username = optionalText('--username', values.username, 255);
   const email = optionalText('--email', values.email, 320);
   const firstName = optionalText('--first-name', values['first-name'], 200);
   const lastName = optionalText('--last-name', values['last-name'], 200);
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      const { customer } = await rt.services.upsertCustomer(customerId, { status, email, firstName, lastName }, 'cli');
+      const { customer } = await rt.services.upsertCustomer(customerId, { status, username, email, firstName, lastName }, 'cli');
       ctx.print(customer);
       return 0;
     },
@@ -125,6 +134,7 @@ const tokensIssue: Command = (args, config) => {
     'client-id': { type: 'string' },
     'expires-in': { type: 'string' },
     format: { type: 'string' },
+    audience: { type: 'string', multiple: true },
   });
   const customerId = checkId('--customer', required('--customer', values.customer));
   const siteId = values.site !== undefined ? checkId('--site', values.site) : null;
@@ -137,10 +147,12 @@ const tokensIssue: Command = (args, config) => {
     expiresIn = Number(values['expires-in']);
   }
   if (expiresIn !== undefined && expiresIn > config.maxTokenTtlSeconds) throw new UsageError(`--expires-in: must be at most ${config.maxTokenTtlSeconds} (MAX_TOKEN_TTL_SECONDS)`);
+  // Repeated for several URIs; checked by the service (one rule for the admin API and the CLI).
+  const audience = values.audience;
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      ctx.print(await rt.services.issueToken({ customerId, siteId, clientId, expiresInSeconds: expiresIn, format }, 'cli'));
+      ctx.print(await rt.services.issueToken({ customerId, siteId, clientId, expiresInSeconds: expiresIn, format, ...(audience !== undefined ? { audience } : {}) }, 'cli'));
       return 0;
     },
   };

@@ -138,11 +138,12 @@ test('clients create rejects a missing name, an unknown auth method and a bad si
 
 test('customers upsert creates, updates only the given fields, and an empty value clears one', async (t) => {
   const ctx = await setup();
-  const created = await ctx.run('customers', 'upsert', 'cust-1', '--email', 'a@example.com', '--first-name', 'Ada', '--last-name', 'Lovelace');
+  const created = await ctx.run('customers', 'upsert', 'cust-1', '--username', 'ada.l', '--email', 'a@example.com', '--first-name', 'Ada', '--last-name', 'Lovelace');
   t.is(created.code, 0, created.err);
   t.deepEqual(created.json(), {
     id: 'cust-1',
     status: 'active',
+    username: 'ada.l',
     email: 'a@example.com',
     first_name: 'Ada',
     last_name: 'Lovelace',
@@ -152,6 +153,8 @@ test('customers upsert creates, updates only the given fields, and an empty valu
   const updated = await ctx.run('customers', 'upsert', 'cust-1', '--first-name', 'Augusta', '--email', '');
   t.is(updated.code, 0);
   const body = updated.json();
+  t.is(body.username, 'ada.l');
+  t.is((await ctx.run('customers', 'upsert', 'cust-1', '--username', '')).json().username, null);
   t.is(body.first_name, 'Augusta');
   t.is(body.last_name, 'Lovelace');
   t.is(body.email, null);
@@ -159,6 +162,17 @@ test('customers upsert creates, updates only the given fields, and an empty valu
   const stored = await ctx.store.customers.findById('cust-1');
   t.is(stored!.firstName, 'Augusta');
   t.is(stored!.email, null);
+});
+
+test('clients create --customer-profile grants the profile permission; without it the client has none', async (t) => {
+  const ctx = await setup();
+  const granted = await ctx.run('clients', 'create', '--name', 'DOT', '--customer-profile');
+  t.is(granted.code, 0, granted.err);
+  t.is(granted.json().customer_profile, true);
+  const plain = await ctx.run('clients', 'create', '--name', 'Gateway');
+  t.false('customer_profile' in plain.json());
+  t.is((await ctx.store.clients.findById(String(granted.json().client_id)))?.customerProfile, true);
+  t.not((await ctx.store.clients.findById(String(plain.json().client_id)))?.customerProfile, true);
 });
 
 test('customers disable disables an existing customer and refuses an unknown one', async (t) => {
@@ -233,6 +247,25 @@ test('tokens issue (opaque) with site and client id introspects as active with t
     t.is(verdict.token.siteId, 'energy-intel');
     t.is(verdict.token.clientId, 'login-web');
     t.is(verdict.grant.id, String(body.jti));
+  }
+});
+
+test('tokens issue --audience (repeatable) sets the aud; a bad one exits 2 in plain words; else the site\'s SITE_AUDIENCES entry', async (t) => {
+  const ctx = await setup({ SITE_AUDIENCES: '{"energy-intel": "https://api.energy-intel.example/"}' });
+  await ctx.run('customers', 'upsert', 'cust-1');
+  const two = await ctx.run('tokens', 'issue', '--customer', 'cust-1', '--audience', 'https://a.example/', '--audience', 'urn:example:b');
+  t.is(two.code, 0, two.err);
+  const verdict = await ctx.check(String(two.json().auth_token));
+  t.true(verdict.active && JSON.stringify(verdict.token.aud) === '["https://a.example/","urn:example:b"]');
+  const bySite = await ctx.run('tokens', 'issue', '--customer', 'cust-1', '--site', 'energy-intel');
+  const site = await ctx.check(String(bySite.json().auth_token));
+  t.true(site.active && site.token.aud === 'https://api.energy-intel.example/');
+  for (const bad of [['not a uri'], ['https://a.example/#f'], ['https://a.example/', 'https://a.example/']]) {
+    const r = await ctx.run('tokens', 'issue', '--customer', 'cust-1', ...bad.flatMap((a) => ['--audience', a]));
+    t.is(r.code, 2, bad.join(' '));
+    t.regex(r.err, /^error: --audience: (item 1 )?must /);
+    t.false(r.err.includes(bad[0]!), 'the value is not repeated');
+    t.true(singleLine(r.err));
   }
 });
 

@@ -39,12 +39,13 @@ const cases: BodyCase[] = [
       { name: 'a', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://keys.example/jwks.json' },
       // Checked in depth when the client is built, not by the schema.
       { name: 'a', jwks: null, jwks_uri: 5, introspection_signed_response_alg: ['x'] },
-      { name: 'a', reason_codes: false, unknown_member: 1 },
+      { name: 'a', reason_codes: false, unknown_member: 1 }, { name: 'a', customer_profile: true }, { name: 'a', customer_profile: false },
     ],
     refused: [
       {}, { site_ids: null }, { name: '' }, { client_name: '' }, { name: null }, { name: 5 }, { name: long(201) },
       { name: 'a', token_endpoint_auth_method: 'none' }, { name: 'a', token_endpoint_auth_method: '' },
       { name: 'a', reason_codes: 'true' }, { name: 'a', reason_codes: null }, { name: 'a', site_ids: [''] },
+      { name: 'a', customer_profile: 'true' }, { name: 'a', customer_profile: null }, { name: 'a', customer_profile: 1 },
       { name: 'a', site_ids: ['a b'] }, { name: 'a', site_ids: 'site-a' }, { name: 'a', site_ids: [long(129)] },
       null, [], 'Energy Intel', 42,
     ],
@@ -54,10 +55,11 @@ const cases: BodyCase[] = [
     accepted: [
       {}, { status: 'active' }, { status: 'disabled', email: null, first_name: null, last_name: null },
       { email: '' }, { first_name: '' }, { email: long(320), first_name: long(200) }, { other: [1] },
+      { username: 'ada.lovelace' }, { username: null }, { username: long(255) },
     ],
     refused: [
       { status: 'deleted' }, { status: '' }, { status: null }, { email: long(321) }, { first_name: long(201) },
-      { last_name: 5 }, { email: ['a'] }, null, [], 'active',
+      { last_name: 5 }, { email: ['a'] }, { username: '' }, { username: long(256) }, { username: 5 }, null, [], 'active',
     ],
   },
   {
@@ -65,12 +67,20 @@ const cases: BodyCase[] = [
     accepted: [
       { customer_id: 'c42' }, { customer_id: 'c42', site_id: null }, { customer_id: 'c42', site_id: 'energy-intel', client_id: 'open-login' },
       { customer_id: 'c42', expires_in: 1, format: 'opaque' }, { customer_id: long(128), expires_in: 2 ** 53 - 1 }, { customer_id: 'c42', x: 1 },
+      { customer_id: 'c42', audience: 'https://api.example/' }, { customer_id: 'c42', audience: ['https://a.example/', 'urn:example:b'] },
+      { customer_id: 'c42', audience: `https://a.example/${long(237)}` }, { customer_id: 'c42', audience: ['https://[::1]:8443/p?q=%20'] },
+      { customer_id: 'c42', audience: ['urn:a', 'urn:b', 'urn:c', 'urn:d', 'urn:e'] },
     ],
     refused: [
       {}, { customer_id: '' }, { customer_id: null }, { customer_id: 'a b' }, { customer_id: long(129) }, { customer_id: 42 },
       { customer_id: 'c42', site_id: '' }, { customer_id: 'c42', client_id: null }, { customer_id: 'c42', expires_in: 0 },
       { customer_id: 'c42', expires_in: -5 }, { customer_id: 'c42', expires_in: 1.5 }, { customer_id: 'c42', expires_in: '60' },
       { customer_id: 'c42', expires_in: 2 ** 60 }, { customer_id: 'c42', format: 'paseto' }, { customer_id: 'c42', format: null },
+      { customer_id: 'c42', audience: '' }, { customer_id: 'c42', audience: 'api.example' }, { customer_id: 'c42', audience: 'https://a.example/#f' },
+      { customer_id: 'c42', audience: 'https://a.example/ x' }, { customer_id: 'c42', audience: 'https://a.example/%zz' }, { customer_id: 'c42', audience: [] },
+      { customer_id: 'c42', audience: ['urn:a', 'urn:a'] }, { customer_id: 'c42', audience: ['urn:a', 'urn:b', 'urn:c', 'urn:d', 'urn:e', 'urn:f'] },
+      { customer_id: 'c42', audience: `https://a.example/${long(238)}` }, { customer_id: 'c42', audience: null }, { customer_id: 'c42', audience: [5] },
+      { customer_id: 'c42', audience: { uri: 'urn:a' } }, { customer_id: 'c42', audience: 'https://ä.example/' },
       null, [], 'c42',
     ],
   },

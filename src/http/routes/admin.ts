@@ -56,6 +56,7 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
         jwks: b.jwks,
         jwksUri: b.jwks_uri,
         introspectionSignedResponseAlg: b.introspection_signed_response_alg,
+        customerProfile: b.customer_profile,
       },
       'admin',
     );
@@ -77,7 +78,7 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
     const b = parse(customerBody, ctx.state.json);
     const { customer, created } = await services.upsertCustomer(
       customerId,
-      { status: b.status, email: b.email, firstName: b.first_name, lastName: b.last_name },
+      { status: b.status, username: b.username, email: b.email, firstName: b.first_name, lastName: b.last_name },
       'admin',
     );
     ctx.status = created ? 201 : 200;
@@ -100,7 +101,14 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
   router.post('/tokens', body, async (ctx) => {
     const b = parse(newTokenBody, ctx.state.json);
     const issued = await services.issueToken(
-      { customerId: b.customer_id, siteId: b.site_id ?? null, clientId: b.client_id, expiresInSeconds: b.expires_in, format: b.format },
+      {
+        customerId: b.customer_id,
+        siteId: b.site_id ?? null,
+        clientId: b.client_id,
+        expiresInSeconds: b.expires_in,
+        format: b.format,
+        audience: b.audience,
+      },
       'admin',
     );
     ctx.status = 201;

@@ -1,4 +1,5 @@
 /** MongoDB documents: their stored shape, and mapping to and from the store port's records. */
+import { audienceClaim, resourceList } from '../../lib/resource-indicators.js';
 import type {
   ApiClient,
   ClientAuthMethod,
@@ -19,14 +20,19 @@ export interface GrantDocument {
   client_id: string;
   format: TokenFormat;
   token_hash: string | null;
+  /** RFC 8707 resource indicators: one absolute URI, or a list of up to 5; absent on older grants. */
+  audience?: string | string[];
   issued_at: Date;
   expires_at: Date;
   revoked_at: Date | null;
+  /** When the customer's previous grant was issued (null: none); absent reads as null. */
+  previous_login_at?: Date | null;
 }
 
 export interface CustomerDocument {
   _id: string;
   status: CustomerStatus;
+  username?: string | null;
   email: string | null;
   first_name: string | null;
   last_name: string | null;
@@ -46,6 +52,8 @@ export interface ClientDocument {
   jwks_uri?: string | null;
   introspection_signed_response_alg?: string | null;
   reason_codes: boolean;
+  /** Written only when true: the client sees customers' profiles. */
+  customer_profile?: boolean;
   site_ids: string[] | null;
   created_at: Date;
 }
@@ -105,9 +113,12 @@ export function grantToDocument(grant: Grant): GrantDocument {
     client_id: grant.clientId,
     format: grant.format,
     token_hash: grant.tokenHash,
+    // Written as the token's `aud` is: a string for one, an array for several.
+    ...(grant.audience ? { audience: audienceClaim(grant.audience) } : {}),
     issued_at: grant.issuedAt,
     expires_at: grant.expiresAt,
     revoked_at: grant.revokedAt,
+    ...(grant.previousLoginAt !== undefined ? { previous_login_at: grant.previousLoginAt } : {}),
   };
 }
 
@@ -122,6 +133,13 @@ export function grantFromDocument(doc: unknown): Grant | null {
   const siteId = nullable(doc.site_id, asString);
   const tokenHash = nullable(doc.token_hash, asString);
   const revokedAt = nullable(doc.revoked_at, validDate);
+  const previousLoginAt = nullable(doc.previous_login_at, validDate);
+  // Absent or null: a grant from before audiences were recorded. Present but not
+  // RFC 8707 resource indicators: malformed, never read as "no audience".
+  const audience = nullable(doc.audience, (v) => {
+    const checked = resourceList(v);
+    return checked.ok ? checked.uris : undefined;
+  });
   if (
     id === undefined ||
     customerId === undefined ||
@@ -130,18 +148,34 @@ export function grantFromDocument(doc: unknown): Grant | null {
     expiresAt === undefined ||
     siteId === undefined ||
     tokenHash === undefined ||
-    revokedAt === undefined
+    revokedAt === undefined ||
+    audience === undefined ||
+    previousLoginAt === undefined
   ) {
     return null;
   }
   const format = (key(doc.format, TOKEN_FORMATS) as TokenFormat | undefined) ?? (tokenHash === null ? 'jwt' : 'opaque');
-  return { id, customerId, siteId, clientId, format, tokenHash, issuedAt, expiresAt, revokedAt };
+  return {
+    id,
+    customerId,
+    siteId,
+    clientId,
+    format,
+    tokenHash,
+    ...(audience !== null ? { audience } : {}),
+    issuedAt,
+    expiresAt,
+    revokedAt,
+    // `null` (no login before) is kept apart from a document that does not say.
+    ...(doc.previous_login_at !== undefined ? { previousLoginAt } : {}),
+  };
 }
 
 export function customerToDocument(customer: Customer): CustomerDocument {
   return {
     _id: customer.id,
     status: customer.status,
+    ...(customer.username !== undefined ? { username: customer.username } : {}),
     email: customer.email,
     first_name: customer.firstName,
     last_name: customer.lastName,
@@ -157,6 +191,8 @@ export function customerFromDocument(doc: unknown): Customer | null {
   return {
     id,
     status,
+    // Present only when the document has the field, as a customer saved without one reads back.
+    ...(doc.username !== undefined ? { username: nullable(doc.username, asString) ?? null } : {}),
     email: nullable(doc.email, asString) ?? null,
     firstName: nullable(doc.first_name, asString) ?? null,
     lastName: nullable(doc.last_name, asString) ?? null,
@@ -177,6 +213,7 @@ export function clientToDocument(client: ApiClient): ClientDocument {
     ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
     ...(client.introspectionSignedResponseAlg ? { introspection_signed_response_alg: client.introspectionSignedResponseAlg } : {}),
     reason_codes: client.reasonCodes,
+    ...(client.customerProfile === true ? { customer_profile: true } : {}),
     site_ids: client.siteIds === null ? null : [...client.siteIds],
     created_at: client.createdAt,
   };
@@ -198,6 +235,8 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
       : (key(doc.token_endpoint_auth_method, AUTH_METHODS) as ClientAuthMethod | undefined);
   // A broken site list must not widen into "all sites".
   const siteIds = nullable(doc.site_ids, stringArray);
+  // A permission to see personal data: only a boolean counts; anything else is malformed, never a grant of it.
+  const customerProfile = nullable(doc.customer_profile, (v) => (typeof v === 'boolean' ? v : undefined));
   if (
     id === undefined ||
     secretHash === undefined ||
@@ -206,7 +245,8 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
     secretEncrypted === undefined ||
     jwks === undefined ||
     jwksUri === undefined ||
-    signedResponseAlg === undefined
+    signedResponseAlg === undefined ||
+    customerProfile === undefined
   ) {
     return null;
   }
@@ -221,6 +261,7 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
     ...(jwksUri !== null ? { jwksUri } : {}),
     ...(signedResponseAlg !== null ? { introspectionSignedResponseAlg: signedResponseAlg } : {}),
     reasonCodes: typeof doc.reason_codes === 'boolean' ? doc.reason_codes : true,
+    ...(customerProfile === true ? { customerProfile } : {}),
     siteIds,
     createdAt: validDate(doc.created_at) ?? new Date(0),
   };
