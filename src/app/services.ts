@@ -12,6 +12,7 @@ import type { TokenKeys } from '../core/ports.js';
 import { decideRevocation } from '../core/revocation.js';
 import { issueToken, type IssuedToken } from '../core/tokens/issue.js';
 import type { VerifiedTokenCache } from '../core/tokens/verified-cache.js';
+import { resourceList } from '../lib/resource-indicators.js';
 import type { Logger } from '../log.js';
 import type { ApiClient, Customer, Store, TokenFormat } from '../store/types.js';
 
@@ -35,6 +36,12 @@ export interface TokenRequest {
   clientId?: string;
   expiresInSeconds?: number;
   format?: TokenFormat;
+  /**
+   * RFC 8707 resource indicators: one absolute URI or a list, as given
+   * (checked here). Absent: the site's entry in `SITE_AUDIENCES`, else
+   * `TOKEN_AUDIENCE`, else the issuer.
+   */
+  audience?: unknown;
 }
 
 /** One token to revoke, named by the token itself or by its `jti`. */
@@ -138,6 +145,7 @@ export class AppServices {
     const expiresInSeconds = request.expiresInSeconds ?? config.defaultTokenTtlSeconds;
     if (!Number.isSafeInteger(expiresInSeconds) || expiresInSeconds < 1) throw new InvalidInput('expires_in', 'must be a positive whole number of seconds');
     if (expiresInSeconds > config.maxTokenTtlSeconds) throw new InvalidInput('expires_in', `must be at most ${config.maxTokenTtlSeconds}`);
+    const audience = this.#audienceOf(request);
     const customer = await store.customers.findById(request.customerId);
     if (!customer) throw new InvalidInput('customer_id', 'no such customer');
     if (customer.status !== 'active') throw new InvalidInput('customer_id', 'customer is disabled');
@@ -148,12 +156,25 @@ export class AppServices {
         clientId: request.clientId ?? config.defaultTokenClientId,
         expiresInSeconds,
         format: request.format ?? 'jwt',
+        audience,
       },
       { ...this.#deps, issuer: config.issuer, audience: config.audience },
     );
     const { grant } = issued;
     await this.events.publish({ type: 'token.issued', grantId: grant.id, customerId: grant.customerId, siteId: grant.siteId, format: grant.format, via });
     return { ...issued, expiresInSeconds };
+  }
+
+  /** The audience a token is issued for: the one asked for, else the site's default, else `TOKEN_AUDIENCE` (the issuer when unset). */
+  #audienceOf(request: TokenRequest): string[] {
+    if (request.audience !== undefined) {
+      const checked = resourceList(request.audience);
+      if (!checked.ok) throw new InvalidInput('audience', checked.problem);
+      return checked.uris;
+    }
+    const { siteAudiences, audience } = this.#deps.config;
+    const siteDefault = request.siteId != null && siteAudiences !== null ? siteAudiences[request.siteId] : undefined;
+    return siteDefault ? [...siteDefault] : [audience];
   }
 
   /** RFC 7591 registration; the secret is returned once (none for `private_key_jwt`). */

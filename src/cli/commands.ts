@@ -43,7 +43,10 @@ Customers:
 
 Tokens:
   tokens issue --customer ID [--site S] [--client-id C] [--expires-in SECONDS] [--format jwt|opaque]
-                               Issue a token (default: jwt, DEFAULT_TOKEN_TTL_SECONDS).
+               [--audience URI ...]
+                               Issue a token (default: jwt, DEFAULT_TOKEN_TTL_SECONDS). --audience,
+                               repeatable: its aud (RFC 8707); default the site's SITE_AUDIENCES
+                               entry, else TOKEN_AUDIENCE.
   tokens revoke --jti=JTI      Revoke one token by its jti (the = form also takes ids that start with -).
   tokens revoke --token-file PATH
                                Revoke the token read from PATH ("-": stdin), which keeps it

@@ -127,6 +127,7 @@ const tokensIssue: Command = (args, config) => {
     'client-id': { type: 'string' },
     'expires-in': { type: 'string' },
     format: { type: 'string' },
+    audience: { type: 'string', multiple: true },
   });
   const customerId = checkId('--customer', required('--customer', values.customer));
   const siteId = values.site !== undefined ? checkId('--site', values.site) : null;
@@ -138,10 +139,13 @@ const tokensIssue: Command = (args, config) => {
     expiresIn = Number(values['expires-in']);
   }
   if (expiresIn > config.maxTokenTtlSeconds) throw new UsageError(`--expires-in: must be at most ${config.maxTokenTtlSeconds} (MAX_TOKEN_TTL_SECONDS)`);
+  // Repeated for several URIs; checked by the service (one rule for the admin API and the CLI).
+  const audience = values.audience;
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      ctx.print(issuedTokenView(await rt.services.issueToken({ customerId, siteId, clientId, expiresInSeconds: expiresIn, format }, 'cli')));
+      const request = { customerId, siteId, clientId, expiresInSeconds: expiresIn, format, ...(audience !== undefined ? { audience } : {}) };
+      ctx.print(issuedTokenView(await rt.services.issueToken(request, 'cli')));
       return 0;
     },
   };

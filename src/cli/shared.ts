@@ -104,6 +104,7 @@ const OPTION_NAMES: Record<string, string> = {
   site_id: '--site',
   client_id: '--client-id',
   expires_in: '--expires-in',
+  audience: '--audience',
 };
 
 export function optionError(error: InvalidInput): UsageError {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { bool, httpUrl, intIn, key32, oneOf, orNull, secret, str, text, trustProxy } from './values.js';
+import { bool, httpUrl, intIn, key32, oneOf, orNull, secret, siteAudiences, str, text, trustProxy } from './values.js';
 
 /**
  * Every setting, declared once: the field of `Config` it fills, the
@@ -34,7 +34,16 @@ export const settings = {
   port: setting('PORT', intIn(0, 65535).default(3000), 'TCP port to listen on (0: any free port).'),
   host: setting('HOST', text().default('0.0.0.0'), 'Address to listen on.'),
   issuer: setting('ISSUER', httpUrl().optional(), 'The `iss` of issued tokens and the base of every advertised endpoint URL; unset: http://localhost:$PORT.'),
-  audience: setting('TOKEN_AUDIENCE', text().optional(), 'The `aud` put in issued tokens and required of verified ones; unset: the issuer.'),
+  audience: setting(
+    'TOKEN_AUDIENCE',
+    text().optional(),
+    'The `aud` of issued tokens that ask for none and whose site has none in `SITE_AUDIENCES`, and the `aud` required of tokens whose grant records none; unset: the issuer.',
+  ),
+  siteAudiences: setting(
+    'SITE_AUDIENCES',
+    orNull(siteAudiences),
+    'JSON object of site id to the default audience of its tokens (RFC 8707: an absolute URI or a list of up to 5); null: every site uses `TOKEN_AUDIENCE`.',
+  ),
   mongodbUri: setting(
     'MONGODB_URI',
     orNull(str().refine((v) => /^mongodb(\+srv)?:\/\//.test(v), 'must start with mongodb:// or mongodb+srv://')),

@@ -1,5 +1,6 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { MAX_RESOURCES, RESOURCES_RULE, resourceList } from '../lib/resource-indicators.js';
 
 /**
  * The value parsers settings are declared with (`settings.ts`). Each takes the
@@ -80,6 +81,44 @@ export const trustProxy = z
     }
     return { hops: 0, addresses };
   });
+
+const siteAudiencesMessage = `must be a JSON object of site id to an absolute URI or a list of 1-${MAX_RESOURCES} of them (RFC 8707 resource indicators)`;
+
+/**
+ * `SITE_AUDIENCES`: the default audience (RFC 8707 resource indicators) of
+ * each site's tokens, as JSON text (an environment variable) or an object
+ * (`CONFIG_FILE`). A null-prototype object, so no site id can name a
+ * member every object has.
+ */
+export const siteAudiences = z
+  .union([z.string(), z.record(z.string(), z.unknown())], { error: siteAudiencesMessage })
+  .transform((v, ctx): Record<string, string[]> => {
+    const out = Object.create(null) as Record<string, string[]>;
+    let parsed: unknown = v;
+    if (typeof v === 'string') {
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      ctx.addIssue({ code: 'custom', message: siteAudiencesMessage });
+      return out;
+    }
+    for (const [site, value] of Object.entries(parsed)) {
+      const checked = resourceList(value);
+      if (!checked.ok) {
+        // The site id is the operator's own text (shown printable, cut short); the value is never repeated.
+        const named = site.replace(/[^\x21-\x7e]/g, '?').slice(0, 128);
+        ctx.addIssue({ code: 'custom', message: `must map each site to ${RESOURCES_RULE.replace(/^must be /, '')}: site ${named} does not` });
+        return out;
+      }
+      out[site] = checked.uris;
+    }
+    return out;
+  })
+  .meta({ description: RESOURCES_RULE });
 
 /** A 256-bit key given as hex or base64 (standard or URL-safe); null when it is not exactly that. */
 function decodeKey32(value: string): Buffer | null {

@@ -5,6 +5,7 @@ import { isCompactJwsShape, verifyAccessToken, type JwtCheck } from './tokens/jw
 import type { VerifiedTokenCache } from './tokens/verified-cache.js';
 import { toNumericDate, type Clock } from './clock.js';
 import type { Reason } from './reasons.js';
+import { audienceClaim, sameAudience } from '../lib/resource-indicators.js';
 
 type JwtClaims = Extract<JwtCheck, { ok: true }>['claims'];
 
@@ -50,6 +51,7 @@ export interface IntrospectionDeps {
   store: Store;
   clock: Clock;
   issuer: string;
+  /** `TOKEN_AUDIENCE` (default: the issuer): what `aud` must contain when the grant records no audience. */
   audience: string;
   clockSkewSeconds: number;
   maxTokenTtlSeconds: number;
@@ -104,22 +106,37 @@ function decideJwt(check: JwtCheck, caller: Caller, deps: IntrospectionDeps, now
   if (!siteAllowed(caller, c.site_id)) return inactive('site_not_allowed', jwtTimes(c));
   const grant = peeked(deps.store.grants.peekById?.(c.jti));
   const customer = peeked(deps.store.customers.peekById?.(c.sub));
-  if (grant !== undefined && customer !== undefined) return decideJwtGrant(c, grant, customer, now);
+  if (grant !== undefined && customer !== undefined) return decideJwtGrant(c, grant, customer, deps, now);
   // Independent lookups: one round trip of latency, not two.
   return Promise.all([grant ?? deps.store.grants.findById(c.jti), customer ?? deps.store.customers.findById(c.sub)]).then(([g, cu]) =>
-    decideJwtGrant(c, g, cu, now),
+    decideJwtGrant(c, g, cu, deps, now),
   );
 }
 
 const jwtTimes = (c: JwtClaims) => ({ exp: c.exp, ...(c.nbf !== undefined ? { nbf: c.nbf } : {}) });
 
-function decideJwtGrant(c: JwtClaims, grant: Grant | null, customer: Customer | null, now: Date): Verdict {
+/**
+ * Whether the token's `aud` is its grant's audience. The grant records the
+ * audience the token was issued for (RFC 8707 resource indicators), so `aud`
+ * must name exactly those URIs: a token re-signed for another resource
+ * server, or with one added, does not agree (a string and a one-item array
+ * are the same audience, RFC 7519 §4.1.3). A grant from before audiences were
+ * recorded keeps the earlier rule: `aud` contains `TOKEN_AUDIENCE`.
+ */
+function audienceAgrees(aud: string | string[], grant: Grant, deps: IntrospectionDeps): boolean {
+  if (grant.audience) return sameAudience(aud, grant.audience);
+  return typeof aud === 'string' ? aud === deps.audience : aud.includes(deps.audience);
+}
+
+function decideJwtGrant(c: JwtClaims, grant: Grant | null, customer: Customer | null, deps: IntrospectionDeps, now: Date): Verdict {
   // A JWT is backed only by a `jwt` grant: an opaque grant's id in `jti` names
   // no grant of this token, exactly as an unknown id (and must not let the JWT
   // stand in for, or revoke, the opaque token).
   if (!grant || grant.format !== 'jwt') return inactive('not_found', jwtTimes(c));
   // A token must agree with its grant; a mismatch means the grant was not made for it.
-  if (grant.customerId !== c.sub || grant.siteId !== c.site_id) return inactive('invalid_claims', jwtTimes(c));
+  if (grant.customerId !== c.sub || grant.siteId !== c.site_id || !audienceAgrees(c.aud, grant, deps)) {
+    return inactive('invalid_claims', jwtTimes(c));
+  }
   const facts: TokenFacts = {
     format: 'jwt',
     jti: c.jti,
@@ -160,7 +177,8 @@ function decideOpaque(grant: Grant | null, caller: Caller, deps: IntrospectionDe
     siteId: grant.siteId,
     clientId: grant.clientId,
     iss: deps.issuer,
-    aud: deps.audience,
+    // The grant's audience; an older grant records none and gets what it got before.
+    aud: grant.audience ? audienceClaim(grant.audience) : deps.audience,
     iat: toNumericDate(grant.issuedAt),
     exp: toNumericDate(grant.expiresAt),
   };

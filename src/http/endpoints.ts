@@ -50,7 +50,8 @@ export function validationResponse(verdict: Verdict, client: ApiClient, now: Dat
   const timing = (exp: number) => ({ expires_at: new Date(exp * 1000).toISOString(), expires_in: exp - nowSeconds });
   if (verdict.active) {
     const t = verdict.token;
-    return { valid: true, reason: null, customer_id: t.sub, site_id: t.siteId, ...timing(t.exp) };
+    // The audience as a list whatever the token's `aud` spelling: one shape for clients that are not OAuth-aware.
+    return { valid: true, reason: null, customer_id: t.sub, site_id: t.siteId, audience: typeof t.aud === 'string' ? [t.aud] : t.aud, ...timing(t.exp) };
   }
   if (!client.reasonCodes) return { valid: false };
   return {

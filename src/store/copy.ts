@@ -9,7 +9,9 @@ import type { ApiClient, Customer, Grant } from './types.js';
 const copyDate = (d: Date) => new Date(d.getTime());
 
 export function copyGrant(g: Grant): Grant {
-  return { ...g, issuedAt: copyDate(g.issuedAt), expiresAt: copyDate(g.expiresAt), revokedAt: g.revokedAt && copyDate(g.revokedAt) };
+  const copy = { ...g, issuedAt: copyDate(g.issuedAt), expiresAt: copyDate(g.expiresAt), revokedAt: g.revokedAt && copyDate(g.revokedAt) };
+  if (g.audience) copy.audience = [...g.audience];
+  return copy;
 }
 
 export function copyCustomer(c: Customer): Customer {

@@ -24,6 +24,13 @@ export interface Grant {
   clientId: string;
   format: TokenFormat;
   tokenHash: string | null;
+  /**
+   * The token's audience (RFC 8707 resource indicators: absolute URIs, at
+   * least one), which a JWT's `aud` must name exactly. Absent on grants
+   * written before grants recorded it: then `aud` must contain
+   * `TOKEN_AUDIENCE` (README "Validity rules").
+   */
+  audience?: string[];
   issuedAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;

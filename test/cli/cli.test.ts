@@ -236,6 +236,25 @@ test('tokens issue (opaque) with site and client id introspects as active with t
   }
 });
 
+test('tokens issue --audience (repeatable) sets the aud; a bad one exits 2 in plain words; else the site\'s SITE_AUDIENCES entry', async (t) => {
+  const ctx = await setup({ SITE_AUDIENCES: '{"energy-intel": "https://api.energy-intel.example/"}' });
+  await ctx.run('customers', 'upsert', 'cust-1');
+  const two = await ctx.run('tokens', 'issue', '--customer', 'cust-1', '--audience', 'https://a.example/', '--audience', 'urn:example:b');
+  t.is(two.code, 0, two.err);
+  const verdict = await ctx.check(String(two.json().auth_token));
+  t.true(verdict.active && JSON.stringify(verdict.token.aud) === '["https://a.example/","urn:example:b"]');
+  const bySite = await ctx.run('tokens', 'issue', '--customer', 'cust-1', '--site', 'energy-intel');
+  const site = await ctx.check(String(bySite.json().auth_token));
+  t.true(site.active && site.token.aud === 'https://api.energy-intel.example/');
+  for (const bad of [['not a uri'], ['https://a.example/#f'], ['https://a.example/', 'https://a.example/']]) {
+    const r = await ctx.run('tokens', 'issue', '--customer', 'cust-1', ...bad.flatMap((a) => ['--audience', a]));
+    t.is(r.code, 2, bad.join(' '));
+    t.regex(r.err, /^error: --audience: (item 1 )?must /);
+    t.false(r.err.includes(bad[0]!), 'the value is not repeated');
+    t.true(singleLine(r.err));
+  }
+});
+
 test('tokens issue refuses an unknown or disabled customer with exit 2 and issues nothing', async (t) => {
   const ctx = await setup();
   const unknown = await ctx.run('tokens', 'issue', '--customer', 'ghost');

@@ -42,6 +42,27 @@ test('a wrong setting is one line naming it', (t) => {
   }
 });
 
+test('SITE_AUDIENCES: a JSON object of site id to resource indicators, from the environment or the file; anything else is one plain line', (t) => {
+  t.is(loadConfig({}).siteAudiences, null);
+  const c = loadConfig({ SITE_AUDIENCES: '{"energy-intel": "https://api.energy-intel.example/", "b": ["urn:example:b", "https://b.example/"]}' });
+  t.deepEqual({ ...c.siteAudiences }, { 'energy-intel': ['https://api.energy-intel.example/'], b: ['urn:example:b', 'https://b.example/'] });
+  t.is(c.siteAudiences!['toString'], undefined, 'no member every object has');
+  t.deepEqual({ ...loadConfig({ CONFIG_FILE: 'config/example.json' }).siteAudiences }, { 'energy-intel': ['https://api.energy-intel.example/'] });
+  const cases: [string, RegExp][] = [
+    ['{', /^SITE_AUDIENCES: must be a JSON object of site id to an absolute URI/],
+    ['["https://a.example/"]', /^SITE_AUDIENCES: must be a JSON object/],
+    ['{"s1": "relative/path"}', /^SITE_AUDIENCES: must map each site to an absolute URI without a fragment .*: site s1 does not$/],
+    ['{"s1": []}', /: site s1 does not$/],
+    ['{"s1": "https://a.example/#secret-ish"}', /: site s1 does not$/],
+    ['{"s1": ["https://a.example/", "https://a.example/"]}', /: site s1 does not$/],
+  ];
+  for (const [value, message] of cases) {
+    const error = t.throws(() => loadConfig({ SITE_AUDIENCES: value }), { instanceOf: ConfigError }, value);
+    t.regex(error.message, message);
+    t.false(error.message.includes('secret-ish') || error.message.includes('relative/path'), 'the value is not repeated');
+  }
+});
+
 test('a config file with an unknown key or bad JSON is refused', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'open-login-config-'));
   writeFileSync(join(dir, 'unknown.json'), JSON.stringify({ PORTT: 1 }));

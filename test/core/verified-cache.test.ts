@@ -22,7 +22,7 @@ async function setup() {
       .setIssuedAt(Math.floor(clock.now().getTime() / 1000))
       .setExpirationTime(Math.floor(clock.now().getTime() / 1000) + expiresIn)
       .sign(keys.current.key);
-  const options = (): JwtVerifyOptions => ({ keys, issuer: ISSUER, audience: ISSUER, clockSkewSeconds: 30, maxTokenTtlSeconds: 86_400, now: clock.now() });
+  const options = (): JwtVerifyOptions => ({ keys, issuer: ISSUER, clockSkewSeconds: 30, maxTokenTtlSeconds: 86_400, now: clock.now() });
   return { clock, keys, sign, options };
 }
 

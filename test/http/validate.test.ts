@@ -8,7 +8,7 @@ apiTest('validate: a valid token', async (t, s) => {
   t.is(res.status, 200);
   t.is(res.headers['cache-control'], 'no-store');
   t.deepEqual(res.body, {
-    valid: true, reason: null, customer_id: 'c1', site_id: 'site-a',
+    valid: true, reason: null, customer_id: 'c1', site_id: 'site-a', audience: [s.config.issuer],
     expires_at: new Date(s.clock.now().getTime() + 3600_000).toISOString(), expires_in: 3600,
   });
 });

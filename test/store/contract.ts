@@ -257,6 +257,20 @@ export function storeContract(name: string, makeStore: MakeStore, declare: Decla
     t.is((await store.grants.findById(oneSite.id))?.siteId, 'site_b');
   });
 
+  declare(title('grant: audience round-trips (none recorded, one URI, several in order) and is returned as a copy'), async (t) => {
+    const store = await open(t);
+    const none = makeGrant();
+    const one = makeGrant({ audience: ['https://api.a.example/'] });
+    const several = makeOpaqueGrant({ audience: ['urn:example:b', 'https://api.a.example/'] });
+    for (const grant of [none, one, several]) await store.grants.insert(grant);
+    t.false('audience' in ((await store.grants.findById(none.id)) ?? {}), 'no audience recorded reads as none');
+    t.deepEqual((await store.grants.findById(one.id))?.audience, ['https://api.a.example/']);
+    t.deepEqual((await store.grants.findByTokenHash(several.tokenHash!))?.audience, ['urn:example:b', 'https://api.a.example/']);
+    const read = await store.grants.findById(several.id);
+    read!.audience!.push('https://evil.example/');
+    t.deepEqual((await store.grants.findById(several.id))?.audience, ['urn:example:b', 'https://api.a.example/']);
+  });
+
   declare(title('customer: upsert creates, then updates the status'), async (t) => {
     const store = await open(t);
     const customer = makeCustomer();

@@ -250,6 +250,9 @@ function registerMongoSuite(uri: string | null): void {
         },
         // Optional fields left out entirely.
         { _id: 'jti_sparse' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: expiresAt },
+        // An audience as one URI or a list (RFC 8707 resource indicators).
+        { _id: 'jti_aud_one' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: expiresAt, audience: 'https://api.a.example/' },
+        { _id: 'jti_aud_list' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: expiresAt, audience: ['urn:example:b', 'https://api.a.example/'], },
       ]);
       await db.collection('customers').insertOne({ _id: 'cus_1' as never, status: 'disabled', updated_at: issuedAt });
       await db.collection('clients').insertOne({ _id: 'cli_1' as never, name: 'Gateway', secret_hash: 'sh', created_at: issuedAt });
@@ -263,6 +266,8 @@ function registerMongoSuite(uri: string | null): void {
       id: 'jti_sparse', customerId: 'cus_1', siteId: null, clientId: 'cli_1', format: 'jwt',
       tokenHash: null, issuedAt, expiresAt, revokedAt: null,
     });
+    t.deepEqual((await store.grants.findById('jti_aud_one'))?.audience, ['https://api.a.example/']);
+    t.deepEqual((await store.grants.findById('jti_aud_list'))?.audience, ['urn:example:b', 'https://api.a.example/']);
     t.deepEqual(await store.customers.findById('cus_1'), {
       id: 'cus_1', status: 'disabled', email: null, firstName: null, lastName: null, updatedAt: issuedAt,
     });
@@ -271,7 +276,7 @@ function registerMongoSuite(uri: string | null): void {
       siteIds: null, createdAt: issuedAt,
     });
     // A grant without a revoked_at field can still be revoked.
-    t.is(await store.grants.revokeByCustomer('cus_1', expiresAt), 2);
+    t.is(await store.grants.revokeByCustomer('cus_1', expiresAt), 4);
     t.deepEqual((await store.grants.findById('jti_sparse'))?.revokedAt, expiresAt);
   });
 
@@ -281,17 +286,26 @@ function registerMongoSuite(uri: string | null): void {
     const grant = makeOpaqueGrant({ siteId: null });
     const customer = makeCustomer();
     const client = makeClient({ siteIds: ['site_a'] });
+    const oneAudience = makeGrant({ audience: ['https://api.a.example/'] });
+    const twoAudiences = makeGrant({ audience: ['https://api.a.example/', 'urn:example:b'] });
+    await store.grants.insert(oneAudience);
+    await store.grants.insert(twoAudiences);
     await store.grants.insert(grant);
     await store.customers.upsert(customer);
     await store.clients.insert(client);
-    const [g, cu, cl] = await withRawClient(async (raw) => {
+    const [g, cu, cl, a1, a2] = await withRawClient(async (raw) => {
       const db = raw.db(dbName);
       return Promise.all([
         db.collection('grants').findOne({ _id: grant.id as never }),
         db.collection('customers').findOne({ _id: customer.id as never }),
         db.collection('clients').findOne({ _id: client.id as never }),
+        db.collection('grants').findOne({ _id: oneAudience.id as never }),
+        db.collection('grants').findOne({ _id: twoAudiences.id as never }),
       ]);
     });
+    // As the token's `aud` is written: a string for one, an array for several.
+    t.is(a1?.audience, 'https://api.a.example/');
+    t.deepEqual(a2?.audience, ['https://api.a.example/', 'urn:example:b']);
     t.deepEqual(g, {
       _id: grant.id, customer_id: grant.customerId, site_id: null, client_id: grant.clientId, format: 'opaque',
       token_hash: grant.tokenHash, issued_at: grant.issuedAt, expires_at: grant.expiresAt, revoked_at: null,
@@ -318,6 +332,10 @@ function registerMongoSuite(uri: string | null): void {
         { _id: 'jti_no_exp' as never, customer_id: 'cus_1', client_id: 'cli_1', token_hash: 'hash_no_exp', issued_at: issuedAt },
         { _id: 'jti_bad_customer' as never, customer_id: 42, client_id: 'cli_1', issued_at: issuedAt, expires_at: issuedAt },
         { _id: 'jti_bad_exp' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: '2031-01-01' },
+        // An audience that is not RFC 8707 resource indicators: malformed, never "no audience recorded".
+        ...[['relative/path'], 'https://a.example/#f', [], 42, ['https://a.example/', 7], { uri: 'https://a.example/' }].map((audience, i) => ({
+          _id: `jti_bad_audience_${i}` as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: issuedAt, audience,
+        })),
       ]);
       await db.collection('customers').insertOne({ _id: 'cus_bad' as never, status: 'maybe' });
       await db.collection('clients').insertOne({ _id: 'cli_bad' as never, name: 'x', secret_hash: 's', site_ids: 'site_a' });
@@ -327,6 +345,7 @@ function registerMongoSuite(uri: string | null): void {
     t.is(await store.grants.findByTokenHash('hash_no_exp'), null);
     t.is(await store.grants.findById('jti_bad_customer'), null);
     t.is(await store.grants.findById('jti_bad_exp'), null);
+    for (let i = 0; i < 6; i++) t.is(await store.grants.findById(`jti_bad_audience_${i}`), null, `bad audience ${i}`);
     t.is(await store.customers.findById('cus_bad'), null);
     t.is(await store.clients.findById('cli_bad'), null, 'a broken site list must not widen to all sites');
     t.deepEqual(await store.clients.list(), []);
@@ -334,7 +353,7 @@ function registerMongoSuite(uri: string | null): void {
     const warned = lines.filter((line) => line.level === 'warn' && line.grantId !== undefined);
     t.deepEqual(
       [...new Set(warned.map((line) => line.grantId))].sort(),
-      ['jti_bad_customer', 'jti_bad_exp', 'jti_no_exp'],
+      ['jti_bad_audience_0', 'jti_bad_audience_1', 'jti_bad_audience_2', 'jti_bad_audience_3', 'jti_bad_audience_4', 'jti_bad_audience_5', 'jti_bad_customer', 'jti_bad_exp', 'jti_no_exp'],
     );
     t.false(JSON.stringify(lines).includes('hash_no_exp'), 'log lines carry the grant id only');
   });

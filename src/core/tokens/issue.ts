@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import { toNumericDate } from '../clock.js';
 import type { Grant, Store, TokenFormat } from '../../store/types.js';
 import { generateOpaqueToken, hashToken, randomId } from './opaque.js';
+import { audienceClaim } from '../../lib/resource-indicators.js';
 
 export interface IssueRequest {
   customerId: string;
@@ -11,6 +12,8 @@ export interface IssueRequest {
   clientId: string;
   expiresInSeconds: number;
   format: TokenFormat;
+  /** The token's audience (RFC 8707 resource indicators, checked by the caller); absent: `deps.audience`. */
+  audience?: string[];
 }
 
 export interface IssuedToken {
@@ -23,6 +26,7 @@ export interface IssueDeps {
   store: Store;
   clock: Clock;
   issuer: string;
+  /** The audience of a token whose request names none. */
   audience: string;
 }
 
@@ -37,6 +41,7 @@ export async function issueToken(request: IssueRequest, deps: IssueDeps): Promis
   const exp = iat + request.expiresInSeconds;
   const jti = randomId();
   const opaque = request.format === 'opaque' ? generateOpaqueToken() : null;
+  const audience = request.audience ? [...request.audience] : [deps.audience];
   const grant: Grant = {
     id: jti,
     customerId: request.customerId,
@@ -44,6 +49,8 @@ export async function issueToken(request: IssueRequest, deps: IssueDeps): Promis
     clientId: request.clientId,
     format: request.format,
     tokenHash: opaque ? hashToken(opaque) : null,
+    // Recorded, so that the token's `aud` is checked against what it was issued for.
+    audience,
     issuedAt: new Date(iat * 1000),
     expiresAt: new Date(exp * 1000),
     revokedAt: null,
@@ -56,7 +63,7 @@ export async function issueToken(request: IssueRequest, deps: IssueDeps): Promis
     .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
     .setIssuer(deps.issuer)
     .setSubject(request.customerId)
-    .setAudience(deps.audience)
+    .setAudience(audienceClaim(audience))
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .setJti(jti)

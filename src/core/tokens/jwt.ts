@@ -64,6 +64,13 @@ function reasonOf(error: unknown): Reason {
 
 const isStr = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
+/**
+ * `aud` as RFC 7519 §4.1.3 writes it: one non-empty string, or a non-empty
+ * array of them. Which audience is right is the grant's to say (it records
+ * the token's audience), so it is checked with the grant, not here.
+ */
+const isAudience = (v: unknown): v is string | string[] => isStr(v) || (Array.isArray(v) && v.length > 0 && v.every(isStr));
+
 /** 9999-12-31T23:59:59Z: the last second an RFC 3339 date (four-digit year) can name. */
 export const MAX_NUMERIC_DATE = 253_402_300_799;
 
@@ -99,7 +106,6 @@ function knownClaims(payload: JWTPayload | undefined): Partial<AccessTokenClaims
 export interface JwtVerifyOptions {
   keys: TokenKeys;
   issuer: string;
-  audience: string;
   clockSkewSeconds: number;
   maxTokenTtlSeconds: number;
   now: Date;
@@ -110,6 +116,8 @@ export interface JwtVerifyOptions {
  *
  * - Signature: jose, with the algorithm allow-list of our keys; the key is
  *   chosen by `kid` and must match `alg` (KeyStore.keyFor).
+ * - `aud` must be present and well-typed; whether it is the right audience
+ *   is decided against the grant (src/core/introspect.ts).
  * - `typ` must be `at+jwt` (RFC 9068 §4) except for legacy HS256 tokens,
  *   which predate it.
  * - Clock skew applies to `nbf`/`iat` only. `exp` is strict: this server is
@@ -131,11 +139,10 @@ export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Pro
     const result = await jwtVerify(token, (header) => o.keys.keyFor(header), {
       algorithms: o.keys.algorithms,
       issuer: o.issuer,
-      audience: o.audience,
       currentDate: o.now,
       clockTolerance: o.clockSkewSeconds,
       maxTokenAge: o.maxTokenTtlSeconds + o.clockSkewSeconds,
-      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
+      requiredClaims: ['sub', 'aud', 'exp', 'iat', 'jti', 'client_id'],
     });
     payload = result.payload;
     alg = result.protectedHeader.alg;
@@ -156,9 +163,9 @@ export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Pro
     return { ok: false, reason: reasonOf(error) };
   }
   const known = knownClaims(payload);
-  const { sub, jti, client_id, site_id } = payload as Record<string, unknown>;
+  const { sub, jti, client_id, site_id, aud } = payload as Record<string, unknown>;
   if (
-    !isStr(sub) || !isStr(jti) || !isStr(client_id) || !datesWellFormed(payload) ||
+    !isStr(sub) || !isStr(jti) || !isStr(client_id) || !isAudience(aud) || !datesWellFormed(payload) ||
     (site_id !== undefined && site_id !== null && !isStr(site_id))
   ) {
     return { ok: false, reason: 'invalid_claims', claims: known };
@@ -173,7 +180,7 @@ export async function verifyAccessToken(token: string, o: JwtVerifyOptions): Pro
     claims: {
       iss: payload.iss as string,
       sub,
-      aud: payload.aud as string | string[],
+      aud,
       client_id,
       iat,
       exp,

@@ -105,7 +105,14 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
   router.post('/tokens', body, async (ctx) => {
     const b = parse(newTokenBody, ctx.state.json);
     const issued = await services.issueToken(
-      { customerId: b.customer_id, siteId: b.site_id ?? null, clientId: b.client_id, expiresInSeconds: b.expires_in, format: b.format },
+      {
+        customerId: b.customer_id,
+        siteId: b.site_id ?? null,
+        clientId: b.client_id,
+        expiresInSeconds: b.expires_in,
+        format: b.format,
+        audience: b.audience,
+      },
       'admin',
     );
     ctx.status = 201;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { clientAuthMethods } from '../../clients/client-auth.js';
 import { ID_PATTERN, ID_RULE } from '../../core/ids.js';
+import { MAX_RESOURCE_LENGTH, MAX_RESOURCES, RESOURCE_RULE, RESOURCE_URI_PATTERN, RESOURCES_RULE } from '../../lib/resource-indicators.js';
 
 /**
  * Request bodies. The routes parse with these schemas and the OpenAPI
@@ -55,6 +56,34 @@ export const customerBody = z.object({
   last_name: z.string().max(200).nullable().optional(),
 });
 
+/** RFC 8707 §2 resource indicator: an absolute URI without a fragment (the pattern says both). */
+const resourceUri = z
+  .string({ error: RESOURCES_RULE })
+  .max(MAX_RESOURCE_LENGTH, RESOURCES_RULE)
+  .regex(new RegExp(RESOURCE_URI_PATTERN), RESOURCES_RULE)
+  .meta({ description: `RFC 8707 §2: ${RESOURCE_RULE}.`, examples: ['https://api.energy-intel.example/'] });
+
+/** One URI, or a list of different ones; every refusal in the same plain words (never the value). */
+const audience = z
+  .union(
+    [
+      resourceUri,
+      z
+        .array(resourceUri)
+        .min(1, RESOURCES_RULE)
+        .max(MAX_RESOURCES, RESOURCES_RULE)
+        .refine((l) => new Set(l).size === l.length, RESOURCES_RULE)
+        // The refinement above, for the document.
+        .meta({ uniqueItems: true }),
+    ],
+    { error: RESOURCES_RULE },
+  )
+  .meta({
+    description:
+      'The token\'s audience, its `aud` (RFC 8707 resource indicators): one URI or a list. Default: the site\'s entry in ' +
+      '`SITE_AUDIENCES`, else `TOKEN_AUDIENCE`, else the issuer.',
+  });
+
 /** `POST /admin/tokens`. */
 export const newTokenBody = z.object({
   customer_id: id,
@@ -67,6 +96,7 @@ export const newTokenBody = z.object({
     .optional()
     .meta({ description: 'Seconds; at most `MAX_TOKEN_TTL_SECONDS`. Default `DEFAULT_TOKEN_TTL_SECONDS`.' }),
   format: z.enum(['jwt', 'opaque']).optional().meta({ default: 'jwt' }),
+  audience: audience.optional(),
 });
 
 /** `POST /admin/tokens/revoke`: the first alternative that parses wins. */

@@ -37,7 +37,9 @@ export const activeIntrospection = z
     iat: numericDate,
     nbf: numericDate.optional(),
     iss: z.string(),
-    aud: z.union([z.string(), z.array(z.string())]),
+    aud: z
+      .union([z.string(), z.array(z.string())])
+      .meta({ description: 'The token\'s audience (RFC 8707 resource indicators): a string for one, an array for several.' }),
     jti: z.string().meta({ description: 'The grant id.' }),
     site_id: z.string().nullable().optional(),
   })
@@ -68,6 +70,7 @@ export const validationResponse = z.union([
       reason: z.null(),
       customer_id: z.string(),
       site_id: z.string().nullable(),
+      audience: z.array(z.string()).min(1).meta({ description: 'The token\'s audience (its `aud`, RFC 8707 resource indicators), always as a list.' }),
       expires_at: dateTime,
       expires_in: z.number().int().meta({ description: 'Seconds from now.' }),
     })
@@ -179,7 +182,7 @@ export const examples = {
   } satisfies z.input<typeof activeIntrospection>,
   introspectionInactive: { active: false, reason: 'expired' } satisfies z.input<typeof inactiveIntrospection>,
   validationValid: {
-    valid: true, reason: null, customer_id: 'c42', site_id: 'energy-intel',
+    valid: true, reason: null, customer_id: 'c42', site_id: 'energy-intel', audience: ['https://api.energy-intel.example/'],
     expires_at: '2026-11-22T15:32:32.000Z', expires_in: 3599,
   } satisfies z.input<typeof validationResponse>,
   validationExpired: {

@@ -1,4 +1,5 @@
 /** MongoDB documents: their stored shape, and mapping to and from the store port's records. */
+import { audienceClaim, resourceList } from '../../lib/resource-indicators.js';
 import type {
   ApiClient,
   ClientAuthMethod,
@@ -19,6 +20,8 @@ export interface GrantDocument {
   client_id: string;
   format: TokenFormat;
   token_hash: string | null;
+  /** RFC 8707 resource indicators: one absolute URI, or a list of up to 5; absent on older grants. */
+  audience?: string | string[];
   issued_at: Date;
   expires_at: Date;
   revoked_at: Date | null;
@@ -105,6 +108,8 @@ export function grantToDocument(grant: Grant): GrantDocument {
     client_id: grant.clientId,
     format: grant.format,
     token_hash: grant.tokenHash,
+    // Written as the token's `aud` is: a string for one, an array for several.
+    ...(grant.audience ? { audience: audienceClaim(grant.audience) } : {}),
     issued_at: grant.issuedAt,
     expires_at: grant.expiresAt,
     revoked_at: grant.revokedAt,
@@ -122,6 +127,12 @@ export function grantFromDocument(doc: unknown): Grant | null {
   const siteId = nullable(doc.site_id, asString);
   const tokenHash = nullable(doc.token_hash, asString);
   const revokedAt = nullable(doc.revoked_at, validDate);
+  // Absent or null: a grant from before audiences were recorded. Present but not
+  // RFC 8707 resource indicators: malformed, never read as "no audience".
+  const audience = nullable(doc.audience, (v) => {
+    const checked = resourceList(v);
+    return checked.ok ? checked.uris : undefined;
+  });
   if (
     id === undefined ||
     customerId === undefined ||
@@ -130,12 +141,13 @@ export function grantFromDocument(doc: unknown): Grant | null {
     expiresAt === undefined ||
     siteId === undefined ||
     tokenHash === undefined ||
-    revokedAt === undefined
+    revokedAt === undefined ||
+    audience === undefined
   ) {
     return null;
   }
   const format = (key(doc.format, TOKEN_FORMATS) as TokenFormat | undefined) ?? (tokenHash === null ? 'jwt' : 'opaque');
-  return { id, customerId, siteId, clientId, format, tokenHash, issuedAt, expiresAt, revokedAt };
+  return { id, customerId, siteId, clientId, format, tokenHash, ...(audience !== null ? { audience } : {}), issuedAt, expiresAt, revokedAt };
 }
 
 export function customerToDocument(customer: Customer): CustomerDocument {
