@@ -139,16 +139,24 @@ test('Django OAuth Toolkit resource server from the guide', async (t) => {
   t.is(refused.status, 401, 'a refused token: 401');
   t.regex(refused.challenge ?? '', /^Bearer .*error="invalid_token"/, 'a refused token: WWW-Authenticate: Bearer error="invalid_token"');
   t.regex((await site.send(undefined)).challenge ?? '', /^Bearer\b/, 'no token: a Bearer challenge');
+  // DOT reads `aud` as RFC 8707 resource indicators: a token for another path of the same host is refused.
+  const issue = async (body: Record<string, unknown>) =>
+    (await server.admin('POST', '/admin/tokens', { customer_id: scenario.subject, site_id: 'energy-intel', ...body })) as {
+      auth_token: string;
+      jti: string;
+    };
+  const seen = upstream.requests.length;
+  const other = await site.send(`Bearer ${(await issue({ audience: `${audience}invoices` })).auth_token}`);
+  t.is(other.status, 401, `a token for ${audience}invoices on /orders: refused`);
+  t.regex(other.challenge ?? '', /error="invalid_token"/, 'a token for another resource: invalid_token');
+  t.is(upstream.requests.length, seen, 'a token for another resource: did not reach the upstream');
   await site.stop();
 
   // 2. Revocation is bounded by RESOURCE_SERVER_TOKEN_CACHING_SECONDS, as the guide says:
   // a token used, then revoked, is still admitted from DOT's cache, and refused once it has lapsed.
   const cachingSeconds = 2;
   const short = await startSite(t, { server, upstream, scenario, port, secret: scenario.clientSecret, cachingSeconds });
-  const grant = (await server.admin('POST', '/admin/tokens', { customer_id: scenario.subject, site_id: 'energy-intel', audience })) as {
-    auth_token: string;
-    jti: string;
-  };
+  const grant = await issue({ audience });
   const bearer = `Bearer ${grant.auth_token}`;
   t.is((await short.send(bearer)).status, 200, 'a fresh token is admitted');
   const cachedAt = Date.now();
