@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 function auditFields(e: DomainEvent): Record<string, unknown> {
   switch (e.type) {
     case 'client.created':
-      return { client_id: e.clientId, token_endpoint_auth_method: e.authMethod };
+      return { client_id: e.clientId, token_endpoint_auth_method: e.authMethod, customer_profile: e.customerProfile };
     case 'customer.upserted':
       return { customer_id: e.customerId, status: e.status };
     case 'token.issued':

@@ -13,7 +13,7 @@ export function clientView(client: ApiClient): Record<string, unknown> {
 }
 
 export function customerView(c: Customer): Record<string, unknown> {
-  return { id: c.id, status: c.status, email: c.email, first_name: c.firstName, last_name: c.lastName, updated_at: c.updatedAt.toISOString() };
+  return { id: c.id, status: c.status, username: c.username ?? null, email: c.email, first_name: c.firstName, last_name: c.lastName, updated_at: c.updatedAt.toISOString() };
 }
 
 /** An issued token, shown once (the server keeps only its grant). */

@@ -210,6 +210,8 @@ export class CachedStore implements Store {
         }
       },
       deleteExpired: (before) => inner.deleteExpired(before),
+      // Read at issue only, and a grant written elsewhere must count: never cached.
+      latestIssuedAt: (customerId) => inner.latestIssuedAt(customerId),
     };
   }
 

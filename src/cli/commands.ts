@@ -29,14 +29,16 @@ export const usage = `Usage: open-login <command> [options]
 Clients (callers of /introspect, /revoke and /api/v1/auth/token/validate):
   clients create --name NAME [--auth-method client_secret_basic|client_secret_post|private_key_jwt|client_secret_jwt]
                  [--jwks-file PATH | --jwks-uri URL] [--introspection-signed-response-alg ALG]
-                 [--no-reason-codes] [--site SITE ...]
+                 [--no-reason-codes] [--customer-profile] [--site SITE ...]
                                Register a client. Prints its client_secret, shown only once
                                (private_key_jwt clients get none: give their public keys as a
                                JWK Set file or an https URL). client_secret_jwt needs CLIENT_SECRET_KEY.
+                               --customer-profile: its answers carry customers' username and
+                               profile (personal data).
   clients list                 List clients (never their secrets).
 
 Customers:
-  customers upsert ID [--status active|disabled] [--email E] [--first-name F] [--last-name L]
+  customers upsert ID [--status active|disabled] [--username U] [--email E] [--first-name F] [--last-name L]
                                Create or update a customer. An empty value clears a field.
   customers disable ID         Disable a customer: none of its tokens is active any more.
   customers show ID            Print a customer.

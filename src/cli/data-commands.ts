@@ -17,6 +17,7 @@ const clientsCreate: Command = (args) => {
     'jwks-uri': { type: 'string' },
     'introspection-signed-response-alg': { type: 'string' },
     'no-reason-codes': { type: 'boolean' },
+    'customer-profile': { type: 'boolean' },
     site: { type: 'string', multiple: true },
   });
   const name = required('--name', values.name);
@@ -33,6 +34,7 @@ const clientsCreate: Command = (args) => {
           name,
           authMethod,
           reasonCodes: values['no-reason-codes'] !== true,
+          customerProfile: values['customer-profile'] === true,
           siteIds: sites,
           jwks: jwksFile !== undefined ? await readJwksFile(jwksFile) : undefined,
           jwksUri: values['jwks-uri'],
@@ -76,18 +78,25 @@ const clientsList: Command = (args) => {
 const customersUpsert: Command = (args) => {
   const { values, positionals } = parse(
     args,
-    { status: { type: 'string' }, email: { type: 'string' }, 'first-name': { type: 'string' }, 'last-name': { type: 'string' } },
+    {
+      status: { type: 'string' },
+      username: { type: 'string' },
+      email: { type: 'string' },
+      'first-name': { type: 'string' },
+      'last-name': { type: 'string' },
+    },
     ['ID'],
   );
   const customerId = checkId('ID', positionals[0]!);
   const status = oneOf('--status', values.status, ['active', 'disabled'] as const);
+  const username = optionalText('--username', values.username, 255);
   const email = optionalText('--email', values.email, 320);
   const firstName = optionalText('--first-name', values['first-name'], 200);
   const lastName = optionalText('--last-name', values['last-name'], 200);
   return {
     needs: 'store',
     run: async (ctx, rt) => {
-      const { customer } = await rt.services.upsertCustomer(customerId, { status, email, firstName, lastName }, 'cli');
+      const { customer } = await rt.services.upsertCustomer(customerId, { status, username, email, firstName, lastName }, 'cli');
       ctx.print(customerView(customer));
       return 0;
     },

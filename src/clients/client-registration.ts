@@ -17,6 +17,8 @@ export interface ClientRegistration {
   name: string;
   authMethod?: ClientAuthMethod;
   reasonCodes?: boolean;
+  /** Whether active answers carry the customer's profile (personal data); default false. */
+  customerProfile?: boolean;
   siteIds?: string[] | null;
   jwks?: unknown;
   jwksUri?: unknown;
@@ -161,6 +163,7 @@ export async function buildClient(input: ClientRegistration, deps: ClientRegistr
     secretHash: secret !== null && authMethod !== 'client_secret_jwt' ? hashClientSecret(secret) : null,
     authMethod,
     reasonCodes: input.reasonCodes ?? true,
+    ...(input.customerProfile === true ? { customerProfile: true } : {}),
     siteIds: input.siteIds ?? null,
     createdAt: deps.clock.now(),
     ...(authMethod === 'client_secret_jwt' ? { secretEncrypted: sealClientSecret(secret!, id, deps.clientSecretKey!) } : {}),
@@ -178,6 +181,8 @@ export function clientMetadata(client: ApiClient): Record<string, unknown> {
     client_name: client.name,
     token_endpoint_auth_method: client.authMethod,
     reason_codes: client.reasonCodes,
+    // Shown when granted, as the other optional members are.
+    ...(client.customerProfile === true ? { customer_profile: true } : {}),
     site_ids: client.siteIds,
     client_id_issued_at: Math.floor(client.createdAt.getTime() / 1000),
     ...(client.jwks ? { jwks: client.jwks } : {}),

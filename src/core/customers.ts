@@ -3,6 +3,7 @@ import type { Customer, CustomerStatus } from '../store/types.js';
 /** Changes to a customer: `undefined` keeps a field, `null` clears it. */
 export interface CustomerChanges {
   status?: CustomerStatus;
+  username?: string | null;
   email?: string | null;
   firstName?: string | null;
   lastName?: string | null;
@@ -17,6 +18,7 @@ export function applyCustomerChanges(id: string, existing: Customer | null, chan
   return {
     id,
     status: changes.status ?? existing?.status ?? 'active',
+    username: pick(changes.username, existing?.username),
     email: pick(changes.email, existing?.email),
     firstName: pick(changes.firstName, existing?.firstName),
     lastName: pick(changes.lastName, existing?.lastName),

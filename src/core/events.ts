@@ -13,7 +13,8 @@ export type Actor = 'admin' | 'cli' | 'revocation_endpoint';
  * subscriber may log them or pass them to another process.
  */
 export type DomainEvent =
-  | { type: 'client.created'; clientId: string; authMethod: ClientAuthMethod; via: Actor }
+  /** `customerProfile`: the client sees customers' personal data. */
+  | { type: 'client.created'; clientId: string; authMethod: ClientAuthMethod; customerProfile: boolean; via: Actor }
   | { type: 'customer.upserted'; customerId: string; status: CustomerStatus; via: Actor }
   | { type: 'token.issued'; grantId: string; customerId: string; siteId: string | null; format: TokenFormat; via: Actor }
   /** `clientId`: the client that asked, for revocations at the revocation endpoint. */

@@ -24,11 +24,22 @@ export function requiredToken(params: Map<string, string>): string {
   return token;
 }
 
-/** RFC 7662 §2.2 member set; reasons only for clients registered to see them. */
+/**
+ * RFC 7662 §2.2 `username`: the customer's username, else their email; for a
+ * client registered with `customer_profile`, and only then (personal data;
+ * RFC 7662 §4: the answer tells the resource server no more than it needs).
+ * `undefined` (dropped from the JSON) when there is none to tell.
+ */
+function usernameFor(verdict: Extract<Verdict, { active: true }>, client: ApiClient): string | undefined {
+  if (client.customerProfile !== true) return undefined;
+  return verdict.customer.username ?? verdict.customer.email ?? undefined;
+}
+
+/** RFC 7662 §2.2 member set; reasons only for clients registered to see them, `username` only for those with `customer_profile`. */
 export function introspectionResponse(verdict: Verdict, client: ApiClient): Record<string, unknown> {
   if (!verdict.active) return client.reasonCodes ? { active: false, reason: verdict.reason } : { active: false };
   const t = verdict.token;
-  // One object literal, `nbf` left undefined when absent (JSON.stringify drops it): no spread per answer.
+  // One object literal, `nbf` and `username` left undefined when absent (JSON.stringify drops them): no spread per answer.
   return {
     active: true,
     sub: t.sub,
@@ -41,6 +52,24 @@ export function introspectionResponse(verdict: Verdict, client: ApiClient): Reco
     aud: t.aud,
     jti: t.jti,
     site_id: t.siteId,
+    username: usernameFor(verdict, client),
+  };
+}
+
+/**
+ * The validation answer's `customer` (modelled on the platform's Verify/Token
+ * answer): for a client registered with `customer_profile`, and only then.
+ * `login_time` is when this token's grant was issued; `previous_login` when
+ * the customer's grant before it was (recorded on the grant at issue).
+ */
+function customerProfile(verdict: Extract<Verdict, { active: true }>): Record<string, unknown> {
+  const { customer, grant } = verdict;
+  return {
+    email: customer.email,
+    first_name: customer.firstName,
+    last_name: customer.lastName,
+    login_time: grant.issuedAt.toISOString(),
+    previous_login: grant.previousLoginAt ? grant.previousLoginAt.toISOString() : null,
   };
 }
 
@@ -51,7 +80,16 @@ export function validationResponse(verdict: Verdict, client: ApiClient, now: Dat
   if (verdict.active) {
     const t = verdict.token;
     // The audience as a list whatever the token's `aud` spelling: one shape for clients that are not OAuth-aware.
-    return { valid: true, reason: null, customer_id: t.sub, site_id: t.siteId, audience: typeof t.aud === 'string' ? [t.aud] : t.aud, ...timing(t.exp) };
+    const audience = typeof t.aud === 'string' ? [t.aud] : t.aud;
+    return {
+      valid: true,
+      reason: null,
+      customer_id: t.sub,
+      site_id: t.siteId,
+      audience,
+      ...timing(t.exp),
+      ...(client.customerProfile === true ? { customer: customerProfile(verdict) } : {}),
+    };
   }
   if (!client.reasonCodes) return { valid: false };
   return {

@@ -168,6 +168,7 @@ const paths: Record<string, Json> = {
             schema: ref('ValidationResponse'),
             examples: {
               valid: { value: examples.validationValid },
+              'valid, for a client with customer_profile': { value: examples.validationWithProfile },
               expired: { value: examples.validationExpired },
               malformed: { value: examples.validationMalformed },
             },

@@ -11,6 +11,7 @@ const copyDate = (d: Date) => new Date(d.getTime());
 export function copyGrant(g: Grant): Grant {
   const copy = { ...g, issuedAt: copyDate(g.issuedAt), expiresAt: copyDate(g.expiresAt), revokedAt: g.revokedAt && copyDate(g.revokedAt) };
   if (g.audience) copy.audience = [...g.audience];
+  if (g.previousLoginAt) copy.previousLoginAt = copyDate(g.previousLoginAt);
   return copy;
 }
 

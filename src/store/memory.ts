@@ -82,6 +82,16 @@ class MemoryGrantStore implements GrantStore {
     return count;
   }
 
+  async latestIssuedAt(customerId: string): Promise<Date | null> {
+    let latest: Date | null = null;
+    if (typeof customerId !== 'string') return latest;
+    // A scan: the embedded store is for development, and this runs once per issued token.
+    for (const grant of this.byId.values()) {
+      if (grant.customerId === customerId && (latest === null || grant.issuedAt > latest)) latest = grant.issuedAt;
+    }
+    return latest && new Date(latest.getTime());
+  }
+
   async deleteExpired(before: Date): Promise<number> {
     const cutoff = before.getTime();
     let count = 0;

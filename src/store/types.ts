@@ -32,6 +32,12 @@ export interface Grant {
    */
   audience?: string[];
   issuedAt: Date;
+  /**
+   * When the customer's previous grant was issued (their login before this
+   * one), recorded at issue from their latest grant so that answers need no
+   * query; `null`: none. Absent on grants that did not record it (as `null`).
+   */
+  previousLoginAt?: Date | null;
   expiresAt: Date;
   revokedAt: Date | null;
 }
@@ -41,6 +47,8 @@ export type CustomerStatus = 'active' | 'disabled';
 export interface Customer {
   id: string;
   status: CustomerStatus;
+  /** RFC 7662 §2.2 `username`, for clients with the customer-profile permission; absent: none. */
+  username?: string | null;
   email: string | null;
   firstName: string | null;
   lastName: string | null;
@@ -81,6 +89,11 @@ export interface ApiClient {
   introspectionSignedResponseAlg?: string | null;
   /** Whether inactive verdicts carry a reason code for this client. */
   reasonCodes: boolean;
+  /**
+   * Whether active answers carry the customer's profile (personal data):
+   * `username` in introspection, `customer` in validation. Absent: no.
+   */
+  customerProfile?: boolean;
   /** Sites whose tokens this client may see; `null` means all sites. */
   siteIds: string[] | null;
   createdAt: Date;
@@ -107,6 +120,8 @@ export interface GrantStore {
   revokeByCustomer(customerId: string, at: Date): Promise<number>;
   /** Removes grants that expired before `before`. Returns how many were removed. */
   deleteExpired(before: Date): Promise<number>;
+  /** When the customer's latest grant (of those kept) was issued; null when they have none. */
+  latestIssuedAt(customerId: string): Promise<Date | null>;
 }
 
 export interface CustomerStore {

@@ -138,11 +138,12 @@ test('clients create rejects a missing name, an unknown auth method and a bad si
 
 test('customers upsert creates, updates only the given fields, and an empty value clears one', async (t) => {
   const ctx = await setup();
-  const created = await ctx.run('customers', 'upsert', 'cust-1', '--email', 'a@example.com', '--first-name', 'Ada', '--last-name', 'Lovelace');
+  const created = await ctx.run('customers', 'upsert', 'cust-1', '--username', 'ada.l', '--email', 'a@example.com', '--first-name', 'Ada', '--last-name', 'Lovelace');
   t.is(created.code, 0, created.err);
   t.deepEqual(created.json(), {
     id: 'cust-1',
     status: 'active',
+    username: 'ada.l',
     email: 'a@example.com',
     first_name: 'Ada',
     last_name: 'Lovelace',
@@ -152,6 +153,8 @@ test('customers upsert creates, updates only the given fields, and an empty valu
   const updated = await ctx.run('customers', 'upsert', 'cust-1', '--first-name', 'Augusta', '--email', '');
   t.is(updated.code, 0);
   const body = updated.json();
+  t.is(body.username, 'ada.l');
+  t.is((await ctx.run('customers', 'upsert', 'cust-1', '--username', '')).json().username, null);
   t.is(body.first_name, 'Augusta');
   t.is(body.last_name, 'Lovelace');
   t.is(body.email, null);
@@ -159,6 +162,17 @@ test('customers upsert creates, updates only the given fields, and an empty valu
   const stored = await ctx.store.customers.findById('cust-1');
   t.is(stored!.firstName, 'Augusta');
   t.is(stored!.email, null);
+});
+
+test('clients create --customer-profile grants the profile permission; without it the client has none', async (t) => {
+  const ctx = await setup();
+  const granted = await ctx.run('clients', 'create', '--name', 'DOT', '--customer-profile');
+  t.is(granted.code, 0, granted.err);
+  t.is(granted.json().customer_profile, true);
+  const plain = await ctx.run('clients', 'create', '--name', 'Gateway');
+  t.false('customer_profile' in plain.json());
+  t.is((await ctx.store.clients.findById(String(granted.json().client_id)))?.customerProfile, true);
+  t.not((await ctx.store.clients.findById(String(plain.json().client_id)))?.customerProfile, true);
 });
 
 test('customers disable disables an existing customer and refuses an unknown one', async (t) => {

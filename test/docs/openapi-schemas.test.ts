@@ -39,12 +39,13 @@ const cases: BodyCase[] = [
       { name: 'a', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://keys.example/jwks.json' },
       // Checked in depth when the client is built, not by the schema.
       { name: 'a', jwks: null, jwks_uri: 5, introspection_signed_response_alg: ['x'] },
-      { name: 'a', reason_codes: false, unknown_member: 1 },
+      { name: 'a', reason_codes: false, unknown_member: 1 }, { name: 'a', customer_profile: true }, { name: 'a', customer_profile: false },
     ],
     refused: [
       {}, { site_ids: null }, { name: '' }, { client_name: '' }, { name: null }, { name: 5 }, { name: long(201) },
       { name: 'a', token_endpoint_auth_method: 'none' }, { name: 'a', token_endpoint_auth_method: '' },
       { name: 'a', reason_codes: 'true' }, { name: 'a', reason_codes: null }, { name: 'a', site_ids: [''] },
+      { name: 'a', customer_profile: 'true' }, { name: 'a', customer_profile: null }, { name: 'a', customer_profile: 1 },
       { name: 'a', site_ids: ['a b'] }, { name: 'a', site_ids: 'site-a' }, { name: 'a', site_ids: [long(129)] },
       null, [], 'Energy Intel', 42,
     ],
@@ -54,10 +55,11 @@ const cases: BodyCase[] = [
     accepted: [
       {}, { status: 'active' }, { status: 'disabled', email: null, first_name: null, last_name: null },
       { email: '' }, { first_name: '' }, { email: long(320), first_name: long(200) }, { other: [1] },
+      { username: 'ada.lovelace' }, { username: null }, { username: long(255) },
     ],
     refused: [
       { status: 'deleted' }, { status: '' }, { status: null }, { email: long(321) }, { first_name: long(201) },
-      { last_name: 5 }, { email: ['a'] }, null, [], 'active',
+      { last_name: 5 }, { email: ['a'] }, { username: '' }, { username: long(256) }, { username: 5 }, null, [], 'active',
     ],
   },
   {

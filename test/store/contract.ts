@@ -271,6 +271,45 @@ export function storeContract(name: string, makeStore: MakeStore, declare: Decla
     t.deepEqual((await store.grants.findById(several.id))?.audience, ['urn:example:b', 'https://api.a.example/']);
   });
 
+  declare(title('grant: previousLoginAt round-trips (absent, null, a date); latestIssuedAt is the customer\'s latest issue time, or null'), async (t) => {
+    const store = await open(t);
+    const customerId = rid('cus');
+    t.is(await store.grants.latestIssuedAt(customerId), null);
+    const first = makeGrant({ customerId, issuedAt: at(-3 * HOUR), previousLoginAt: null });
+    const third = makeOpaqueGrant({ customerId, issuedAt: at(-HOUR), previousLoginAt: at(-2 * HOUR), revokedAt: at(0) });
+    const second = makeGrant({ customerId, issuedAt: at(-2 * HOUR), previousLoginAt: at(-3 * HOUR) });
+    const otherCustomer = makeGrant({ issuedAt: at(0) });
+    for (const grant of [first, third, second, otherCustomer]) await store.grants.insert(grant);
+    t.deepEqual(await store.grants.findById(first.id), first);
+    t.deepEqual(await store.grants.findById(second.id), second);
+    t.deepEqual(await store.grants.findByTokenHash(third.tokenHash!), third);
+    t.false('previousLoginAt' in ((await store.grants.findById(otherCustomer.id)) ?? {}), 'not recorded reads as not recorded');
+    // Revoked grants are logins all the same.
+    t.deepEqual(await store.grants.latestIssuedAt(customerId), third.issuedAt);
+    t.is(await store.grants.latestIssuedAt({ $ne: null } as unknown as string), null);
+  });
+
+  declare(title('customer: username round-trips (absent, a name, null)'), async (t) => {
+    const store = await open(t);
+    const none = makeCustomer();
+    const named = makeCustomer({ username: 'ada.lovelace' });
+    const cleared = makeCustomer({ username: null });
+    for (const customer of [none, named, cleared]) await store.customers.upsert(customer);
+    t.deepEqual(await store.customers.findById(none.id), none);
+    t.deepEqual(await store.customers.findById(named.id), named);
+    t.deepEqual(await store.customers.findById(cleared.id), cleared);
+  });
+
+  declare(title('client: customerProfile round-trips (granted, or absent)'), async (t) => {
+    const store = await open(t);
+    const granted = makeClient({ customerProfile: true });
+    const plain = makeClient();
+    await store.clients.insert(granted);
+    await store.clients.insert(plain);
+    t.deepEqual(await store.clients.findById(granted.id), granted);
+    t.deepEqual(await store.clients.findById(plain.id), plain);
+  });
+
   declare(title('customer: upsert creates, then updates the status'), async (t) => {
     const store = await open(t);
     const customer = makeCustomer();

@@ -253,7 +253,11 @@ function registerMongoSuite(uri: string | null): void {
         // An audience as one URI or a list (RFC 8707 resource indicators).
         { _id: 'jti_aud_one' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: expiresAt, audience: 'https://api.a.example/' },
         { _id: 'jti_aud_list' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: expiresAt, audience: ['urn:example:b', 'https://api.a.example/'], },
+        // The login before this one, as the login service may record it.
+        { _id: 'jti_previous' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: expiresAt, previous_login_at: expiresAt },
       ]);
+      await db.collection('customers').insertOne({ _id: 'cus_named' as never, status: 'active', username: 'ada.lovelace', email: 'ada@example.com' });
+      await db.collection('clients').insertOne({ _id: 'cli_profile' as never, name: 'DOT', secret_hash: 'sh', customer_profile: true, created_at: issuedAt });
       await db.collection('customers').insertOne({ _id: 'cus_1' as never, status: 'disabled', updated_at: issuedAt });
       await db.collection('clients').insertOne({ _id: 'cli_1' as never, name: 'Gateway', secret_hash: 'sh', created_at: issuedAt });
     });
@@ -268,6 +272,9 @@ function registerMongoSuite(uri: string | null): void {
     });
     t.deepEqual((await store.grants.findById('jti_aud_one'))?.audience, ['https://api.a.example/']);
     t.deepEqual((await store.grants.findById('jti_aud_list'))?.audience, ['urn:example:b', 'https://api.a.example/']);
+    t.deepEqual((await store.grants.findById('jti_previous'))?.previousLoginAt, expiresAt);
+    t.is((await store.customers.findById('cus_named'))?.username, 'ada.lovelace');
+    t.is((await store.clients.findById('cli_profile'))?.customerProfile, true);
     t.deepEqual(await store.customers.findById('cus_1'), {
       id: 'cus_1', status: 'disabled', email: null, firstName: null, lastName: null, updatedAt: issuedAt,
     });
@@ -276,7 +283,7 @@ function registerMongoSuite(uri: string | null): void {
       siteIds: null, createdAt: issuedAt,
     });
     // A grant without a revoked_at field can still be revoked.
-    t.is(await store.grants.revokeByCustomer('cus_1', expiresAt), 4);
+    t.is(await store.grants.revokeByCustomer('cus_1', expiresAt), 5);
     t.deepEqual((await store.grants.findById('jti_sparse'))?.revokedAt, expiresAt);
   });
 
@@ -339,6 +346,9 @@ function registerMongoSuite(uri: string | null): void {
       ]);
       await db.collection('customers').insertOne({ _id: 'cus_bad' as never, status: 'maybe' });
       await db.collection('clients').insertOne({ _id: 'cli_bad' as never, name: 'x', secret_hash: 's', site_ids: 'site_a' });
+      // A permission to see personal data that is not a boolean is never read as granted.
+      await db.collection('clients').insertOne({ _id: 'cli_bad_profile' as never, name: 'x', secret_hash: 's', customer_profile: 'yes' });
+      await db.collection('grants').insertOne({ _id: 'jti_bad_previous' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: issuedAt, previous_login_at: 'yesterday' });
     });
 
     t.is(await store.grants.findById('jti_no_exp'), null);
@@ -348,12 +358,14 @@ function registerMongoSuite(uri: string | null): void {
     for (let i = 0; i < 6; i++) t.is(await store.grants.findById(`jti_bad_audience_${i}`), null, `bad audience ${i}`);
     t.is(await store.customers.findById('cus_bad'), null);
     t.is(await store.clients.findById('cli_bad'), null, 'a broken site list must not widen to all sites');
+    t.is(await store.clients.findById('cli_bad_profile'), null);
+    t.is(await store.grants.findById('jti_bad_previous'), null);
     t.deepEqual(await store.clients.list(), []);
 
     const warned = lines.filter((line) => line.level === 'warn' && line.grantId !== undefined);
     t.deepEqual(
       [...new Set(warned.map((line) => line.grantId))].sort(),
-      ['jti_bad_audience_0', 'jti_bad_audience_1', 'jti_bad_audience_2', 'jti_bad_audience_3', 'jti_bad_audience_4', 'jti_bad_audience_5', 'jti_bad_customer', 'jti_bad_exp', 'jti_no_exp'],
+      ['jti_bad_audience_0', 'jti_bad_audience_1', 'jti_bad_audience_2', 'jti_bad_audience_3', 'jti_bad_audience_4', 'jti_bad_audience_5', 'jti_bad_customer', 'jti_bad_exp', 'jti_bad_previous', 'jti_no_exp'],
     );
     t.false(JSON.stringify(lines).includes('hash_no_exp'), 'log lines carry the grant id only');
   });

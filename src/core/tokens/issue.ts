@@ -14,6 +14,8 @@ export interface IssueRequest {
   format: TokenFormat;
   /** The token's audience (RFC 8707 resource indicators, checked by the caller); absent: `deps.audience`. */
   audience?: string[];
+  /** When the customer's previous grant was issued (null: none); absent: not recorded. */
+  previousLoginAt?: Date | null;
 }
 
 export interface IssuedToken {
@@ -54,6 +56,7 @@ export async function issueToken(request: IssueRequest, deps: IssueDeps): Promis
     issuedAt: new Date(iat * 1000),
     expiresAt: new Date(exp * 1000),
     revokedAt: null,
+    ...(request.previousLoginAt !== undefined ? { previousLoginAt: request.previousLoginAt } : {}),
   };
   await deps.store.grants.insert(grant);
   if (opaque) return { token: opaque, grant };

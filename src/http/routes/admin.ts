@@ -66,6 +66,7 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
         jwks: b.jwks,
         jwksUri: b.jwks_uri,
         introspectionSignedResponseAlg: b.introspection_signed_response_alg,
+        customerProfile: b.customer_profile,
       },
       'admin',
     );
@@ -87,7 +88,7 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
     const b = parse(customerBody, ctx.state.json);
     const { customer, created } = await services.upsertCustomer(
       customerId,
-      { status: b.status, email: b.email, firstName: b.first_name, lastName: b.last_name },
+      { status: b.status, username: b.username, email: b.email, firstName: b.first_name, lastName: b.last_name },
       'admin',
     );
     ctx.status = created ? 201 : 200;

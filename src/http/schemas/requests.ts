@@ -26,6 +26,11 @@ export const newClientBody = z
       .optional()
       .meta({ default: 'client_secret_basic' }),
     reason_codes: z.boolean().optional().meta({ default: true }),
+    customer_profile: z.boolean().optional().meta({
+      default: false,
+      description:
+        'Whether active answers carry the customer\'s profile (personal data): `username` in introspection, a `customer` object in validation.',
+    }),
     site_ids: z.array(id).max(1000).nullable().optional().meta({ description: '`null` or absent: all sites.' }),
     // RFC 7591 §2 / RFC 9701 §6 metadata; checked in depth by buildClient.
     jwks: z
@@ -51,6 +56,13 @@ export const newClientBody = z
 /** `PUT /admin/customers/{id}`. */
 export const customerBody = z.object({
   status: z.enum(['active', 'disabled']).optional(),
+  username: z
+    .string()
+    .min(1)
+    .max(255)
+    .nullable()
+    .optional()
+    .meta({ description: 'RFC 7662 §2.2 `username`, shown only to clients registered with `customer_profile: true`; `null` clears it.' }),
   email: z.string().max(320).nullable().optional(),
   first_name: z.string().max(200).nullable().optional(),
   last_name: z.string().max(200).nullable().optional(),

@@ -42,6 +42,9 @@ export const activeIntrospection = z
       .meta({ description: 'The token\'s audience (RFC 8707 resource indicators): a string for one, an array for several.' }),
     jti: z.string().meta({ description: 'The grant id.' }),
     site_id: z.string().nullable().optional(),
+    username: z.string().optional().meta({
+      description: 'The customer\'s username, else their email (RFC 7662 §2.2); only for clients registered with `customer_profile: true`.',
+    }),
   })
   .meta({ description: 'RFC 7662 §2.2 for an active token.' });
 
@@ -62,6 +65,15 @@ export const signedIntrospection = z
       '`token_introspection` holding the JSON answer above.',
   });
 
+/** The customer's profile in a validation answer, for clients registered with `customer_profile: true`. */
+const customerProfile = z.strictObject({
+  email: z.string().nullable(),
+  first_name: z.string().nullable(),
+  last_name: z.string().nullable(),
+  login_time: dateTime.meta({ description: 'When this token\'s grant was issued (this login).' }),
+  previous_login: dateTime.nullable().meta({ description: 'When the customer\'s grant before this one was issued; `null`: none kept.' }),
+});
+
 /** The platform's validation answer: RFC 3339 times and a message for people. */
 export const validationResponse = z.union([
   z
@@ -73,6 +85,7 @@ export const validationResponse = z.union([
       audience: z.array(z.string()).min(1).meta({ description: 'The token\'s audience (its `aud`, RFC 8707 resource indicators), always as a list.' }),
       expires_at: dateTime,
       expires_in: z.number().int().meta({ description: 'Seconds from now.' }),
+      customer: customerProfile.optional().meta({ description: 'Only for clients registered with `customer_profile: true`.' }),
     })
     .meta({ title: 'valid' }),
   z
@@ -130,6 +143,7 @@ export const clientView = z
     client_name: z.string(),
     token_endpoint_auth_method: authMethod,
     reason_codes: z.boolean(),
+    customer_profile: z.literal(true).optional().meta({ description: 'Present when the client sees customers\' profiles.' }),
     site_ids: z.array(z.string()).nullable().meta({ description: '`null`: all sites.' }),
     client_id_issued_at: numericDate,
     jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.string())) }).optional(),
@@ -151,6 +165,7 @@ export const clientList = z.strictObject({ clients: z.array(clientView) });
 export const customerView = z.strictObject({
   id: z.string(),
   status: z.enum(['active', 'disabled']),
+  username: z.string().nullable(),
   email: z.string().nullable(),
   first_name: z.string().nullable(),
   last_name: z.string().nullable(),
@@ -185,6 +200,14 @@ export const examples = {
     valid: true, reason: null, customer_id: 'c42', site_id: 'energy-intel', audience: ['https://api.energy-intel.example/'],
     expires_at: '2026-11-22T15:32:32.000Z', expires_in: 3599,
   } satisfies z.input<typeof validationResponse>,
+  validationWithProfile: {
+    valid: true, reason: null, customer_id: 'c42', site_id: 'energy-intel', audience: ['https://api.energy-intel.example/'],
+    expires_at: '2026-11-22T15:32:32.000Z', expires_in: 3599,
+    customer: {
+      email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace',
+      login_time: '2026-11-22T14:32:32.000Z', previous_login: '2026-11-20T09:12:05.000Z',
+    },
+  } satisfies z.input<typeof validationResponse>,
   validationExpired: {
     valid: false, reason: 'expired', message: 'Token expired 33 minutes ago',
     expires_at: '2026-11-22T15:32:32.000Z', expires_in: -1980,
@@ -215,7 +238,7 @@ export const examples = {
     expires_at: '2026-11-22T15:32:32.000Z', jti: 'qau6uoUy1UplKQfVCYv1kw',
   } satisfies z.input<typeof issuedToken>,
   customer: {
-    id: 'c42', status: 'disabled', email: 'ada@example.com', first_name: null, last_name: null,
+    id: 'c42', status: 'disabled', username: null, email: 'ada@example.com', first_name: null, last_name: null,
     updated_at: '2026-11-22T14:40:02.114Z',
   } satisfies z.input<typeof customerView>,
   revokedCount: { revoked: 2 } satisfies z.input<typeof revokedCount>,

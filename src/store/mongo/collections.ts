@@ -108,6 +108,18 @@ export class MongoGrantStore implements GrantStore {
     );
     return result.deletedCount;
   }
+
+  async latestIssuedAt(customerId: string): Promise<Date | null> {
+    if (typeof customerId !== 'string') return null;
+    // By the customer_id index; only the date is read.
+    const doc = await this.runner.run('grants.latestIssuedAt', () =>
+      this.collection.findOne(
+        { customer_id: customerId },
+        { sort: { issued_at: -1 }, projection: { _id: 0, issued_at: 1 }, maxTimeMS: this.runner.maxTimeMS },
+      ),
+    );
+    return validDate(doc?.issued_at) ?? null;
+  }
 }
 
 export class MongoCustomerStore implements CustomerStore {

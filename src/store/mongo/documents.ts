@@ -25,11 +25,14 @@ export interface GrantDocument {
   issued_at: Date;
   expires_at: Date;
   revoked_at: Date | null;
+  /** When the customer's previous grant was issued (null: none); absent reads as null. */
+  previous_login_at?: Date | null;
 }
 
 export interface CustomerDocument {
   _id: string;
   status: CustomerStatus;
+  username?: string | null;
   email: string | null;
   first_name: string | null;
   last_name: string | null;
@@ -49,6 +52,8 @@ export interface ClientDocument {
   jwks_uri?: string | null;
   introspection_signed_response_alg?: string | null;
   reason_codes: boolean;
+  /** Written only when true: the client sees customers' profiles. */
+  customer_profile?: boolean;
   site_ids: string[] | null;
   created_at: Date;
 }
@@ -113,6 +118,7 @@ export function grantToDocument(grant: Grant): GrantDocument {
     issued_at: grant.issuedAt,
     expires_at: grant.expiresAt,
     revoked_at: grant.revokedAt,
+    ...(grant.previousLoginAt !== undefined ? { previous_login_at: grant.previousLoginAt } : {}),
   };
 }
 
@@ -127,6 +133,7 @@ export function grantFromDocument(doc: unknown): Grant | null {
   const siteId = nullable(doc.site_id, asString);
   const tokenHash = nullable(doc.token_hash, asString);
   const revokedAt = nullable(doc.revoked_at, validDate);
+  const previousLoginAt = nullable(doc.previous_login_at, validDate);
   // Absent or null: a grant from before audiences were recorded. Present but not
   // RFC 8707 resource indicators: malformed, never read as "no audience".
   const audience = nullable(doc.audience, (v) => {
@@ -142,18 +149,33 @@ export function grantFromDocument(doc: unknown): Grant | null {
     siteId === undefined ||
     tokenHash === undefined ||
     revokedAt === undefined ||
-    audience === undefined
+    audience === undefined ||
+    previousLoginAt === undefined
   ) {
     return null;
   }
   const format = (key(doc.format, TOKEN_FORMATS) as TokenFormat | undefined) ?? (tokenHash === null ? 'jwt' : 'opaque');
-  return { id, customerId, siteId, clientId, format, tokenHash, ...(audience !== null ? { audience } : {}), issuedAt, expiresAt, revokedAt };
+  return {
+    id,
+    customerId,
+    siteId,
+    clientId,
+    format,
+    tokenHash,
+    ...(audience !== null ? { audience } : {}),
+    issuedAt,
+    expiresAt,
+    revokedAt,
+    // `null` (no login before) is kept apart from a document that does not say.
+    ...(doc.previous_login_at !== undefined ? { previousLoginAt } : {}),
+  };
 }
 
 export function customerToDocument(customer: Customer): CustomerDocument {
   return {
     _id: customer.id,
     status: customer.status,
+    ...(customer.username !== undefined ? { username: customer.username } : {}),
     email: customer.email,
     first_name: customer.firstName,
     last_name: customer.lastName,
@@ -169,6 +191,8 @@ export function customerFromDocument(doc: unknown): Customer | null {
   return {
     id,
     status,
+    // Present only when the document has the field, as a customer saved without one reads back.
+    ...(doc.username !== undefined ? { username: nullable(doc.username, asString) ?? null } : {}),
     email: nullable(doc.email, asString) ?? null,
     firstName: nullable(doc.first_name, asString) ?? null,
     lastName: nullable(doc.last_name, asString) ?? null,
@@ -189,6 +213,7 @@ export function clientToDocument(client: ApiClient): ClientDocument {
     ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
     ...(client.introspectionSignedResponseAlg ? { introspection_signed_response_alg: client.introspectionSignedResponseAlg } : {}),
     reason_codes: client.reasonCodes,
+    ...(client.customerProfile === true ? { customer_profile: true } : {}),
     site_ids: client.siteIds === null ? null : [...client.siteIds],
     created_at: client.createdAt,
   };
@@ -210,6 +235,8 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
       : (key(doc.token_endpoint_auth_method, AUTH_METHODS) as ClientAuthMethod | undefined);
   // A broken site list must not widen into "all sites".
   const siteIds = nullable(doc.site_ids, stringArray);
+  // A permission to see personal data: only a boolean counts; anything else is malformed, never a grant of it.
+  const customerProfile = nullable(doc.customer_profile, (v) => (typeof v === 'boolean' ? v : undefined));
   if (
     id === undefined ||
     secretHash === undefined ||
@@ -218,7 +245,8 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
     secretEncrypted === undefined ||
     jwks === undefined ||
     jwksUri === undefined ||
-    signedResponseAlg === undefined
+    signedResponseAlg === undefined ||
+    customerProfile === undefined
   ) {
     return null;
   }
@@ -233,6 +261,7 @@ export function clientFromDocument(doc: unknown): ApiClient | null {
     ...(jwksUri !== null ? { jwksUri } : {}),
     ...(signedResponseAlg !== null ? { introspectionSignedResponseAlg: signedResponseAlg } : {}),
     reasonCodes: typeof doc.reason_codes === 'boolean' ? doc.reason_codes : true,
+    ...(customerProfile === true ? { customerProfile } : {}),
     siteIds,
     createdAt: validDate(doc.created_at) ?? new Date(0),
   };

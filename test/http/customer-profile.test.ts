@@ -1,0 +1,170 @@
+import test from 'ava';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { silentLogger } from '../../src/log.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import type { Store } from '../../src/store/types.js';
+import { ADMIN_TOKEN, apiTest, basic, ISSUER, startTestServer, type TestServer } from '../helpers/app.js';
+
+const JWT_TYPE = 'application/token-introspection+jwt';
+const VALIDATE = '/api/v1/auth/token/validate';
+const PROFILE = { username: 'ada.lovelace', email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace' };
+
+/** The members of an active introspection answer before the profile permission existed. */
+const ACTIVE_MEMBERS = ['active', 'aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'site_id', 'sub', 'token_type'];
+const VALID_MEMBERS = ['audience', 'customer_id', 'expires_at', 'expires_in', 'reason', 'site_id', 'valid'];
+
+async function client(s: TestServer, body: Record<string, unknown>) {
+  const c = await s.admin.createClient({ introspection_signed_response_alg: 'ES256', ...body });
+  return { id: c.client_id, auth: basic(c.client_id, c.client_secret) };
+}
+
+/** The three answers a client can get for a token: introspection as JSON and signed (RFC 9701), and validation. */
+async function answers(s: TestServer, auth: string, clientId: string, token: string) {
+  const json = (await s.request.post('/introspect').set('Authorization', auth).type('form').send({ token })).body as Record<string, unknown>;
+  const signed = await s.request
+    .post('/introspect')
+    .set('Authorization', auth)
+    .set('Accept', JWT_TYPE)
+    .type('form')
+    .send({ token })
+    .buffer(true)
+    .parse((r, done) => {
+      let text = '';
+      r.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      r.on('end', () => done(null, text));
+    });
+  const jwks = createLocalJWKSet((await s.request.get('/jwks.json')).body);
+  const { payload } = await jwtVerify(signed.body as string, jwks, { issuer: ISSUER, audience: clientId, currentDate: s.clock.now() });
+  const validation = (await s.request.post(VALIDATE).set('Authorization', auth).send({ auth_token: token })).body as Record<string, unknown>;
+  return { json, signed: payload.token_introspection as Record<string, unknown>, validation, text: JSON.stringify([json, payload, validation]) };
+}
+
+apiTest('customer profile: a client without the permission never sees it (JWT and opaque, active and inactive, signed and plain)', async (t, s) => {
+  const plain = await client(s, {});
+  const registered = await s.request.get(`/admin/clients/${plain.id}`).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+  t.false('customer_profile' in registered.body, 'not granted: not shown');
+  await s.admin.upsertCustomer('c1', PROFILE);
+  for (const format of ['jwt', 'opaque'] as const) {
+    const { auth_token, jti } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', format });
+    const active = await answers(s, plain.auth, plain.id, auth_token);
+    t.deepEqual(Object.keys(active.json).sort(), ACTIVE_MEMBERS, format);
+    t.deepEqual(active.signed, active.json);
+    t.deepEqual(Object.keys(active.validation).sort(), VALID_MEMBERS, format);
+    for (const value of Object.values(PROFILE)) t.false(active.text.includes(value), `${format}: ${value} is not in any answer`);
+    await s.request.post('/admin/tokens/revoke').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ jti }).expect(200);
+    const inactive = await answers(s, plain.auth, plain.id, auth_token);
+    t.deepEqual(inactive.json, { active: false, reason: 'revoked' });
+    t.deepEqual(inactive.signed, inactive.json);
+    for (const value of Object.values(PROFILE)) t.false(inactive.text.includes(value));
+  }
+});
+
+apiTest('customer profile: a client with the permission gets username (RFC 7662) and the customer object, in every active answer only', async (t, s) => {
+  const profiled = await client(s, { customer_profile: true });
+  const registered = await s.request.get(`/admin/clients/${profiled.id}`).set('Authorization', `Bearer ${ADMIN_TOKEN}`);
+  t.is(registered.body.customer_profile, true);
+  await s.admin.upsertCustomer('c1', PROFILE);
+  let previous: string | null = null;
+  for (const format of ['jwt', 'opaque'] as const) {
+    const issuedAt = s.clock.now().toISOString();
+    const { auth_token, jti } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', format });
+    const active = await answers(s, profiled.auth, profiled.id, auth_token);
+    t.is(active.json.username, 'ada.lovelace', format);
+    t.deepEqual(active.signed, active.json, 'the signed answer carries it too');
+    t.deepEqual(active.validation.customer, {
+      email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', login_time: issuedAt, previous_login: previous,
+    });
+    previous = issuedAt;
+    await s.request.post('/admin/tokens/revoke').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ jti }).expect(200);
+    const inactive = await answers(s, profiled.auth, profiled.id, auth_token);
+    t.deepEqual(inactive.json, { active: false, reason: 'revoked' });
+    t.deepEqual(inactive.signed, inactive.json);
+    t.false('customer' in inactive.validation);
+    for (const value of Object.values(PROFILE)) t.false(inactive.text.includes(value), `inactive ${format}: ${value} is not in any answer`);
+    s.clock.advance(60);
+  }
+  // No username: the email stands in; neither: no username member at all.
+  await s.admin.upsertCustomer('c1', { username: null });
+  const { auth_token } = await s.admin.issueToken({ customer_id: 'c1' });
+  t.is((await answers(s, profiled.auth, profiled.id, auth_token)).json.username, 'ada@example.com');
+  await s.admin.upsertCustomer('c1', { email: null });
+  const none = await answers(s, profiled.auth, profiled.id, auth_token);
+  t.false('username' in none.json);
+  t.deepEqual(none.validation.customer, {
+    email: null, first_name: 'Ada', last_name: 'Lovelace', login_time: s.clock.now().toISOString(), previous_login: previous,
+  });
+});
+
+apiTest('customer profile: previous_login is the login before this one, across three logins', async (t, s) => {
+  const profiled = await client(s, { customer_profile: true });
+  await s.admin.upsertCustomer('c7', PROFILE);
+  const logins: { token: string; at: string }[] = [];
+  for (const format of ['jwt', 'opaque', 'jwt'] as const) {
+    logins.push({ token: (await s.admin.issueToken({ customer_id: 'c7', format })).auth_token, at: s.clock.now().toISOString() });
+    s.clock.advance(3 * 60);
+  }
+  const profileOf = async (token: string) =>
+    ((await s.request.post(VALIDATE).set('Authorization', profiled.auth).send({ auth_token: token })).body as { customer: Record<string, unknown> }).customer;
+  t.like(await profileOf(logins[0]!.token), { login_time: logins[0]!.at, previous_login: null });
+  t.like(await profileOf(logins[1]!.token), { login_time: logins[1]!.at, previous_login: logins[0]!.at });
+  t.like(await profileOf(logins[2]!.token), { login_time: logins[2]!.at, previous_login: logins[1]!.at });
+  // Another customer's logins are not this one's.
+  await s.admin.upsertCustomer('c8');
+  const other = (await s.admin.issueToken({ customer_id: 'c8' })).auth_token;
+  t.like(await profileOf(other), { previous_login: null });
+});
+
+apiTest('customer profile: username through PUT /admin/customers, shown in the customer view; a bad one is 400', async (t, s) => {
+  const put = (body: unknown) => s.request.put('/admin/customers/c5').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(body as object);
+  t.is((await put({ username: 'ada.l' })).body.username, 'ada.l');
+  t.is((await put({ email: 'a@example.com' })).body.username, 'ada.l', 'kept when not named');
+  for (const bad of ['', 5, 'x'.repeat(256), ['a']]) {
+    const res = await put({ username: bad });
+    t.is(res.status, 400, JSON.stringify(bad));
+    t.is(res.body.error, 'invalid_request');
+  }
+  t.is((await put({ username: null })).body.username, null);
+  const registration = await s.request.post('/admin/clients').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send({ name: 'x', customer_profile: 'yes' });
+  t.is(registration.status, 400);
+});
+
+test('customer profile: answering with the profile costs no store call more than answering without it', async (t) => {
+  const memory = new MemoryStore({ logger: silentLogger() });
+  const calls: string[] = [];
+  const recording = <T extends object>(part: T, name: string): T =>
+    new Proxy(part, {
+      get: (target, key) => {
+        const value = Reflect.get(target, key) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(`${name}.${String(key)}`);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  const store = {
+    ...memory, kind: 'memory', init: () => memory.init(), ping: () => memory.ping(), close: () => memory.close(),
+    grants: recording(memory.grants, 'grants'), customers: recording(memory.customers, 'customers'), clients: recording(memory.clients, 'clients'), replays: memory.replays,
+  } as Store;
+  const s = await startTestServer(store, { env: { CACHE_TTL_SECONDS: 0 } });
+  t.teardown(() => s.close());
+  const plain = await client(s, {});
+  const profiled = await client(s, { customer_profile: true });
+  await s.admin.upsertCustomer('c1', PROFILE);
+  const seen: Record<string, string[]> = {};
+  for (const format of ['jwt', 'opaque'] as const) {
+    const { auth_token } = await s.admin.issueToken({ customer_id: 'c1', format });
+    for (const [name, c] of [['plain', plain], ['profiled', profiled]] as const) {
+      for (const path of ['/introspect', VALIDATE]) {
+        calls.length = 0;
+        const req = s.request.post(path).set('Authorization', c.auth);
+        await (path === VALIDATE ? req.send({ auth_token }) : req.type('form').send({ token: auth_token })).expect(200);
+        seen[`${format} ${path} ${name}`] = [...calls];
+      }
+    }
+    for (const path of ['/introspect', VALIDATE]) {
+      t.deepEqual(seen[`${format} ${path} profiled`], seen[`${format} ${path} plain`], `${format} ${path}`);
+      t.is(seen[`${format} ${path} plain`]!.filter((c) => c.startsWith('customers.')).length, 1, 'one read of the customer, as before');
+    }
+  }
+});
