@@ -170,7 +170,26 @@ test('Django OAuth Toolkit resource server from the guide', async (t) => {
   t.is(upstream.requests.length, before + 1, 'only the cached request reached the upstream');
   await short.stop();
 
-  // 3. A wrong client secret, nothing cached: a valid token is not admitted.
+  // 3. A client registered without customer_profile: the answers carry no `username`, DOT knows no
+  // user, and the guide's view refuses rather than pass on no one.
+  const plain = (await server.admin('POST', '/admin/clients', { name: 'no customer profile' })) as {
+    client_id: string;
+    client_secret: string;
+  };
+  const anonymous = await startSite(t, {
+    server,
+    upstream,
+    scenario: { ...scenario, clientId: plain.client_id },
+    port,
+    secret: plain.client_secret,
+  });
+  const reached = upstream.requests.length;
+  const noUser = await anonymous.send(`Bearer ${scenario.tokens.valid}`);
+  t.is(noUser.status, 403, `no username in the answer: 403 (${noUser.body.slice(0, 200)})`);
+  t.is(upstream.requests.length, reached, 'no username in the answer: did not reach the upstream');
+  await anonymous.stop();
+
+  // 4. A wrong client secret, nothing cached: a valid token is not admitted.
   const wrong = await startSite(t, { server, upstream, scenario, port, secret: scenario.wrongSecret });
   await checkWrongSecret(t, scenario, upstream, wrong);
 });
