@@ -8,7 +8,8 @@ import { generateKeyRecord, KeyStore } from '../../src/keys/keystore.js';
 import { MAX_RESOURCE_LENGTH, MAX_RESOURCES, resourceList, sameAudience } from '../../src/lib/resource-indicators.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { Grant, Store } from '../../src/store/types.js';
+import type { Grant } from '../../src/store/types.js';
+import { countingStore, withoutPeeks } from '../helpers/stores.js';
 
 const ISSUER = 'https://login.example.test';
 const START = new Date('2026-01-15T12:00:00.000Z');
@@ -48,36 +49,6 @@ async function fixture() {
 }
 
 const reasonOf = (v: Verdict) => (v.active ? 'active' : v.reason);
-
-/** The store with every call counted. */
-function counting(store: Store): { store: Store; calls: string[] } {
-  const calls: string[] = [];
-  const wrap = <T extends object>(part: T, name: string): T =>
-    new Proxy(part, {
-      get: (target, key) => {
-        const value = Reflect.get(target, key) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(`${name}.${String(key)}`);
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
-  return { store: { ...store, kind: store.kind, grants: wrap(store.grants, 'grants'), customers: wrap(store.customers, 'customers') } as Store, calls };
-}
-
-/** The same store without its synchronous reads: every record arrives by `find`. */
-function withoutPeeks(store: Store): Store {
-  const strip = <T extends object>(part: T): T =>
-    new Proxy(part, {
-      get: (target, key) => {
-        if (typeof key === 'string' && key.startsWith('peek')) return undefined;
-        const value = Reflect.get(target, key) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  return { ...store, kind: store.kind, grants: strip(store.grants), customers: strip(store.customers) } as Store;
-}
 
 test('one audience is a string aud, several an array; the grant records it and the verdict carries it', async (t) => {
   const f = await fixture();
@@ -135,7 +106,7 @@ test('list vs string: a one-URI grant accepts "aud" as a string or a one-item ar
 test('a missing or ill-typed aud is invalid_claims before any store call', async (t) => {
   const f = await fixture();
   const { token } = await f.issue([A]);
-  const { store, calls } = counting(f.store);
+  const { store, calls } = countingStore(f.store);
   for (const aud of [undefined, 42, '', [], [''], [A, 5], { 0: A }, null]) {
     calls.length = 0;
     const forged = await f.resign(token, { aud: aud as never });

@@ -10,6 +10,7 @@ import { StoreUnavailableError, type Store } from '../../src/store/types.js';
 import { issueToken } from '../../src/core/tokens/issue.js';
 import { generateOpaqueToken } from '../../src/core/tokens/opaque.js';
 import { VerifiedTokenCache } from '../../src/core/tokens/verified-cache.js';
+import { withoutPeeks } from '../helpers/stores.js';
 
 const ISSUER = 'https://login.example.test';
 const START = new Date('2026-01-15T12:00:00.000Z');
@@ -377,19 +378,6 @@ test('reason messages say when a token expired and never include the token', (t)
   t.is(describeReason('not_yet_valid', { nbf: now + 120, now }), 'Token is not valid for another 2 minutes');
   t.is(describeReason('revoked', { now }), 'Token has been revoked');
 });
-
-/** The same store with its synchronous reads taken away: every record comes through `find`. */
-function withoutPeeks(store: Store): Store {
-  const strip = <T extends object>(part: T): T =>
-    new Proxy(part, {
-      get: (target, key) => {
-        if (typeof key === 'string' && key.startsWith('peek')) return undefined;
-        const value = Reflect.get(target, key) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  return { ...store, kind: store.kind, grants: strip(store.grants), customers: strip(store.customers), clients: store.clients, replays: store.replays } as Store;
-}
 
 test('a verdict read through the stores\' synchronous peeks is the verdict read through find, for every outcome', async (t) => {
   const f = await fixture();

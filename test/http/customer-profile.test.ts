@@ -2,8 +2,8 @@ import test from 'ava';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { silentLogger } from '../../src/log.js';
 import { MemoryStore } from '../../src/store/memory.js';
-import type { Store } from '../../src/store/types.js';
 import { ADMIN_TOKEN, apiTest, basic, ISSUER, startTestServer, type TestServer } from '../helpers/app.js';
+import { countingStore } from '../helpers/stores.js';
 
 const JWT_TYPE = 'application/token-introspection+jwt';
 const VALIDATE = '/api/v1/auth/token/validate';
@@ -130,22 +130,7 @@ apiTest('customer profile: username through PUT /admin/customers, shown in the c
 
 test('customer profile: answering with the profile costs no store call more than answering without it', async (t) => {
   const memory = new MemoryStore({ logger: silentLogger() });
-  const calls: string[] = [];
-  const recording = <T extends object>(part: T, name: string): T =>
-    new Proxy(part, {
-      get: (target, key) => {
-        const value = Reflect.get(target, key) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(`${name}.${String(key)}`);
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
-  const store = {
-    ...memory, kind: 'memory', init: () => memory.init(), ping: () => memory.ping(), close: () => memory.close(),
-    grants: recording(memory.grants, 'grants'), customers: recording(memory.customers, 'customers'), clients: recording(memory.clients, 'clients'), replays: memory.replays,
-  } as Store;
+  const { store, calls } = countingStore(memory);
   const s = await startTestServer(store, { env: { CACHE_TTL_SECONDS: 0 } });
   t.teardown(() => s.close());
   const plain = await client(s, {});
