@@ -11,17 +11,15 @@ import {
   checkGuide,
   checkWrongSecret,
   guideFiles,
-  setUpScenario,
-  startIntrospectionServer,
+  startGuideRun,
   startProcess,
-  startUpstream,
   substitute,
   tempDir,
   waitForHttp,
   type IntrospectionServer,
   type Upstream,
 } from './harness.js';
-import { checkRevocationAfterUse, checkSubjectHeaderIsTheGateways, checkTokensStayAtTheGateway, type SendingGateway } from './extra-checks.js';
+import { checkRevocationAfterUse, checkSubjectHeaderIsTheGateways, type SendingGateway } from './extra-checks.js';
 
 const GUIDE = 'docs/apache-mod-auth-openidc.md';
 const APACHE = '/usr/sbin/apache2';
@@ -102,15 +100,10 @@ test.before(() => {
 });
 
 test('Apache mod_auth_openidc from the guide', async (t) => {
-  const server = await startIntrospectionServer();
-  t.teardown(server.stop);
-  const upstream = await startUpstream();
-  t.teardown(upstream.close);
-  const scenario = await setUpScenario(server);
+  const { server, upstream, scenario } = await startGuideRun(t);
 
   const gateway = await startApache(t, { server, upstream, clientId: scenario.clientId, clientSecret: scenario.clientSecret });
   await checkGuide(t, scenario, upstream, { ...gateway, subjectOf: (r) => r.headers['x-customer-id'] as string | undefined });
-  checkTokensStayAtTheGateway(t, scenario, upstream);
   await checkSubjectHeaderIsTheGateways(t, scenario, upstream, gateway, 'X-Customer-Id');
 
   // RFC 6750 §3: a refusal carries a Bearer challenge.
@@ -125,11 +118,7 @@ test('Apache mod_auth_openidc from the guide', async (t) => {
 });
 
 test('Apache mod_auth_openidc from the guide: a token revoked after use is refused once the interval has passed', async (t) => {
-  const server = await startIntrospectionServer();
-  t.teardown(server.stop);
-  const upstream = await startUpstream();
-  t.teardown(upstream.close);
-  const scenario = await setUpScenario(server);
+  const { server, upstream, scenario } = await startGuideRun(t);
   const gateway = await startApache(t, { server, upstream, clientId: scenario.clientId, clientSecret: scenario.clientSecret, cacheSeconds: CACHE_SECONDS });
 
   await checkRevocationAfterUse(t, server, scenario, upstream, gateway, CACHE_SECONDS);

@@ -214,6 +214,21 @@ export async function setUpScenario(
   };
 }
 
+/**
+ * What every guide test starts with: this server, the upstream and the
+ * scenario, each stopped when the test ends.
+ */
+export async function startGuideRun(
+  t: ExecutionContext,
+  options: Parameters<typeof setUpScenario>[1] = {},
+): Promise<{ server: IntrospectionServer; upstream: Upstream; scenario: Scenario }> {
+  const server = await startIntrospectionServer();
+  t.teardown(server.stop);
+  const upstream = await startUpstream();
+  t.teardown(upstream.close);
+  return { server, upstream, scenario: await setUpScenario(server, options) };
+}
+
 /** The same header and claims, signed with a key the server never had. */
 async function forge(token: string): Promise<string> {
   const header = decodeProtectedHeader(token);
@@ -299,8 +314,9 @@ export interface GatewayUnderTest {
 
 /**
  * The checks every guide passes: a valid token (JWT, and opaque) is admitted
- * and its subject passed on; missing, forged, expired and revoked tokens are
- * refused with 401 or 403 and never reach the upstream.
+ * and its subject passed on, and no header the upstream sees carries it;
+ * missing, forged, expired and revoked tokens are refused with 401 or 403 and
+ * never reach the upstream.
  */
 export async function checkGuide(t: ExecutionContext, scenario: Scenario, upstream: Upstream, gw: GatewayUnderTest): Promise<void> {
   const admitted = async (label: string, token: string) => {
@@ -324,6 +340,18 @@ export async function checkGuide(t: ExecutionContext, scenario: Scenario, upstre
   await refused('expired JWT', `Bearer ${scenario.tokens.expired}`);
   await refused('revoked JWT', `Bearer ${scenario.tokens.revoked}`);
   await refused('not a token', 'Bearer not-a-token');
+  checkTokensStayAtTheGateway(t, scenario, upstream);
+}
+
+/** No header of any request that reached the upstream carries a token: the gateway ends the bearer token's journey. */
+export function checkTokensStayAtTheGateway(t: ExecutionContext, scenario: Scenario, upstream: Upstream): void {
+  const tokens = [scenario.tokens.valid, scenario.tokens.opaque];
+  const leaked = upstream.requests.flatMap((r) => Object.entries(r.headers)).filter(([, value]) => tokens.some((token) => String(value).includes(token)));
+  t.deepEqual(
+    leaked.map(([name]) => name),
+    [],
+    'no header carried the token to the upstream',
+  );
 }
 
 /** With the client secret wrong in the gateway's configuration, a valid token must not be admitted. */

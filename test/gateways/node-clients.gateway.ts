@@ -11,20 +11,14 @@ import {
   checkWrongSecret,
   guideFiles,
   ROOT,
-  setUpScenario,
-  startIntrospectionServer,
+  startGuideRun,
   startProcess,
-  startUpstream,
   substitute,
   waitForHttp,
 } from './harness.js';
 
 test('openid-client resource server from the guide', async (t) => {
-  const server = await startIntrospectionServer();
-  t.teardown(server.stop);
-  const upstream = await startUpstream();
-  t.teardown(upstream.close);
-  const scenario = await setUpScenario(server);
+  const { server, upstream, scenario } = await startGuideRun(t);
 
   // The guide's file, with plain http allowed for loopback as the guide says.
   const source = substitute(guideFiles('docs/node-clients.md').get('api.mjs')!, [

@@ -13,7 +13,7 @@ import {
   gatewayCache,
   guideFiles,
   ROOT,
-  setUpScenario,
+  startGuideRun,
   startIntrospectionServer,
   startProcess,
   startUpstream,
@@ -85,11 +85,7 @@ test.before(() => {
 });
 
 test.serial('Oathkeeper oauth2_introspection + header mutator from the guide', async (t) => {
-  const server = await startIntrospectionServer();
-  t.teardown(server.stop);
-  const upstream = await startUpstream();
-  t.teardown(upstream.close);
-  const scenario = await setUpScenario(server);
+  const { server, upstream, scenario } = await startGuideRun(t);
 
   const gateway = await startOathkeeper(t, server, upstream, basic(scenario.clientId, scenario.clientSecret));
   await checkGuide(t, scenario, upstream, { send: gateway.send, subjectOf });

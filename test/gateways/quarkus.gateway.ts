@@ -13,17 +13,16 @@ import {
   checkWrongSecret,
   gatewayCache,
   guideFiles,
-  type IntrospectionServer,
   ROOT,
-  type Scenario,
-  setUpScenario,
+  startGuideRun,
   startIntrospectionServer,
   startProcess,
   startUpstream,
   substitute,
   tempDir,
-  type Upstream,
   waitForHttp,
+  type IntrospectionServer,
+  type Upstream,
 } from './harness.js';
 
 const GUIDE = 'docs/quarkus.md';
@@ -92,11 +91,7 @@ test.serial('Quarkus OIDC resource server from the guide', async (t) => {
   const files = guideFiles(GUIDE);
   t.is(files.get('OrdersResource.java'), readFileSync(join(ROOT, RESOURCE), 'utf8'), `the guide's OrdersResource.java is ${RESOURCE}`);
 
-  const server = await startIntrospectionServer();
-  t.teardown(server.stop);
-  const upstream = await startUpstream();
-  t.teardown(upstream.close);
-  const scenario: Scenario = await setUpScenario(server);
+  const { server, upstream, scenario } = await startGuideRun(t);
   const properties = guideProperties(files, server, upstream);
 
   const api = await startQuarkus(t, properties, scenario.clientId, scenario.clientSecret);
