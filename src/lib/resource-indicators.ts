@@ -41,15 +41,21 @@ export function audienceClaim(uris: readonly string[]): string | string[] {
   return uris.length === 1 ? uris[0]! : [...uris];
 }
 
-/** Whether two audiences name the same URIs (a string and a one-item array are the same audience). */
+/**
+ * Whether two audiences name the same URIs (a string and a one-item array are
+ * the same audience). `b` is a grant's audience: distinct URIs, at most
+ * MAX_RESOURCES. Checked on every JWT introspection, so it allocates nothing:
+ * a string against one URI is one comparison, and lists of at most a few
+ * entries are scanned.
+ */
 export function sameAudience(a: string | readonly string[], b: readonly string[]): boolean {
-  const left = typeof a === 'string' ? [a] : a;
-  if (left.length !== b.length) return false;
-  const want = new Set(b);
-  const seen = new Set<string>();
-  for (const uri of left) {
-    if (!want.has(uri) || seen.has(uri)) return false;
-    seen.add(uri);
+  if (typeof a === 'string') return b.length === 1 && b[0] === a;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const uri = a[i]!;
+    if (!b.includes(uri)) return false;
+    // Equal lengths and no repeats in `a`: every URI of `b` is named once.
+    for (let j = 0; j < i; j++) if (a[j] === uri) return false;
   }
   return true;
 }
