@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,11 +107,13 @@ test('every data command gives the same output and exit status through --url (em
     ['clients', 'create', '--name', 'Gateway', '--auth-method', 'private_key_jwt', '--jwks-file', jwksFile, '--no-reason-codes'],
     ['clients', 'create', '--name', 'No keys', '--auth-method', 'private_key_jwt'],
     ['clients', 'create', '--name', 'Sealed', '--auth-method', 'client_secret_jwt'],
+    ['clients', 'create', '--name', 'Profile reader', '--customer-profile'],
     ['clients', 'list'],
     ['customers', 'show', 'c42'],
     ['customers', 'disable', 'c42'],
     ['customers', 'upsert', 'c42', '--email', 'ada@example.com', '--first-name', 'Ada'],
     ['customers', 'upsert', 'c42', '--first-name', ''],
+    ['customers', 'upsert', 'c42', '--username', 'ada.lovelace'],
     ['customers', 'show', 'c42'],
     ['tokens', 'issue', '--customer', 'c42', '--site', 'energy-intel'],
     ['tokens', 'issue', '--customer', 'c42', '--format', 'opaque', '--expires-in', '600', '--client-id', 'portal'],
@@ -147,6 +150,9 @@ test('a token issued through --url is the server\'s: it introspects active there
   t.is((await cli(['customers', 'upsert', 'c1'])).code, 0);
   const issued = JSON.parse((await cli(['tokens', 'issue', '--customer', 'c1'])).out) as { auth_token: string; expires_in: number };
   t.is(issued.expires_in, 3600, 'the server\'s DEFAULT_TOKEN_TTL_SECONDS');
+  // The audience reaches the server (the issued view does not show it; the token's claims do).
+  const audienced = JSON.parse((await cli(['tokens', 'issue', '--customer', 'c1', '--audience', 'https://api.example.com/', '--audience', 'https://b.example.com/'])).out) as { auth_token: string };
+  t.deepEqual(decodeJwt(audienced.auth_token).aud, ['https://api.example.com/', 'https://b.example.com/'], '--audience through --url');
   const introspect = async () => {
     const res = await fetch(`${server.base}/introspect`, {
       method: 'POST',
