@@ -1,7 +1,21 @@
 /**
  * Resource indicators (RFC 8707 §2): the URIs a token is meant for, which
  * become its `aud`. Each is an absolute URI (RFC 3986 §4.3: a scheme, no
- * fragment), compared as written (RFC 7519 §4.1.3: case-sensitive strings).
+ * fragment).
+ *
+ * Equivalence: RFC 7519 §4.1.3 compares `aud` values as case-sensitive
+ * strings, so two spellings of one resource would be two audiences. What this
+ * server is given (admin API, CLI, `SITE_AUDIENCES`) is therefore written in
+ * its RFC 3986 §6.2.2 normal form before it is signed:
+ * scheme and host in lower case, percent-encodings of unreserved characters
+ * decoded and the others' hex digits in upper case (§6.2.2.1, §6.2.2.2).
+ * `HTTPS://API.Example.COM/` is issued as `https://api.example.com/`, and a
+ * list naming both is one URI named twice. Path, query and userinfo keep
+ * their case; dot segments and scheme-based rules (§6.2.2.3, §6.2.3: default
+ * port, empty path) are not applied, so `https://a.example` and
+ * `https://a.example/` stay different resources. A token and its grant are
+ * compared as written: both are written by one issuer from one value; so is
+ * `TOKEN_AUDIENCE`, which the login service's older tokens spell as it does.
  *
  * The caps keep a token well under the 4096 characters a token may have:
  * five URIs of 255 characters are about 1.7 KiB of base64url.
@@ -22,9 +36,35 @@ export function isResourceUri(value: unknown): value is string {
   return typeof value === 'string' && value.length <= MAX_RESOURCE_LENGTH && RESOURCE_URI.test(value);
 }
 
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+
 /**
- * One URI or a non-empty list of different ones, as a list; or the problem
- * in plain words (which never repeat the value: it may be anything).
+ * RFC 3986 §6.2.2.1-2 normal form of a resource URI (see the top of this
+ * file): lower-case scheme and host (the authority after any userinfo),
+ * unreserved characters decoded, other percent-encodings in upper case.
+ */
+export function normalResourceUri(uri: string): string {
+  const colon = uri.indexOf(':');
+  let rest = uri.slice(colon + 1);
+  if (rest.startsWith('//')) {
+    const end = rest.slice(2).search(/[/?]/);
+    const authority = end === -1 ? rest.slice(2) : rest.slice(2, end + 2);
+    const at = authority.lastIndexOf('@');
+    const host = authority.slice(at + 1).toLowerCase();
+    rest = `//${authority.slice(0, at + 1)}${host}${end === -1 ? '' : rest.slice(end + 2)}`;
+  }
+  const normal = `${uri.slice(0, colon).toLowerCase()}:${rest}`;
+  return normal.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16));
+    return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
+  });
+}
+
+/**
+ * One URI or a non-empty list of different ones, as a list in normal form
+ * (`normalResourceUri`); or the problem in plain words (which never repeat
+ * the value: it may be anything). Two spellings of one resource are one URI
+ * named twice.
  */
 export function resourceList(value: unknown): { ok: true; uris: string[] } | { ok: false; problem: string } {
   const list = typeof value === 'string' ? [value] : value;
@@ -32,8 +72,9 @@ export function resourceList(value: unknown): { ok: true; uris: string[] } | { o
   for (const [i, uri] of list.entries()) {
     if (!isResourceUri(uri)) return { ok: false, problem: list.length === 1 ? `must be ${RESOURCE_RULE}` : `item ${i + 1} must be ${RESOURCE_RULE}` };
   }
-  if (new Set(list).size !== list.length) return { ok: false, problem: 'must not name a URI twice' };
-  return { ok: true, uris: [...(list as string[])] };
+  const uris = (list as string[]).map(normalResourceUri);
+  if (new Set(uris).size !== uris.length) return { ok: false, problem: 'must not name a URI twice' };
+  return { ok: true, uris };
 }
 
 /** RFC 7519 §4.1.3: one audience is written as a string, several as an array. */

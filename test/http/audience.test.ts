@@ -19,10 +19,21 @@ apiTest('audience: POST /admin/tokens takes one URI or a list; introspection and
   }
 });
 
+apiTest('audience: a URI is issued in its RFC 3986 §6.2.2 normal form, which a resource server comparing strings expects', async (t, s) => {
+  const { auth } = await standardSetup(s);
+  const { auth_token } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a', audience: 'HTTPS://API.A.Example/%7eorders' });
+  t.is(decodeJwt(auth_token).aud, 'https://api.a.example/~orders');
+  const introspected = await s.request.post('/introspect').set('Authorization', auth).type('form').send({ token: auth_token });
+  t.is(introspected.body.active, true);
+  t.is(introspected.body.aud, 'https://api.a.example/~orders');
+});
+
 apiTest('audience: anything but 1-5 different absolute URIs without a fragment is 400 invalid_request in plain words, and issues nothing', async (t, s) => {
   await standardSetup(s);
   const bad: unknown[] = [
     '', 'api.example', '/path', 'https://a.example/#top', 'https://a.example/ x', [], [A, A], [A, 5], 42, null, { uri: A },
+    // One resource in two spellings (RFC 3986 §6.2.2): named twice.
+    [A, 'HTTPS://API.A.EXAMPLE/'], ['https://a.example/~x', 'https://a.example/%7Ex'],
     ['https://1.example/', 'https://2.example/', 'https://3.example/', 'https://4.example/', 'https://5.example/', 'https://6.example/'],
     `https://a.example/${'x'.repeat(300)}`,
   ];

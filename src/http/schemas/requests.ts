@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { clientAuthMethods } from '../../clients/client-auth.js';
 import { ID_PATTERN, ID_RULE } from '../../core/ids.js';
-import { MAX_RESOURCE_LENGTH, MAX_RESOURCES, RESOURCE_RULE, RESOURCE_URI_PATTERN, RESOURCES_RULE } from '../../lib/resource-indicators.js';
+import { MAX_RESOURCE_LENGTH, MAX_RESOURCES, normalResourceUri, RESOURCE_RULE, RESOURCE_URI_PATTERN, RESOURCES_RULE } from '../../lib/resource-indicators.js';
 
 /**
  * Request bodies. The routes parse with these schemas and the OpenAPI
@@ -84,7 +84,8 @@ const audience = z
         .array(resourceUri)
         .min(1, RESOURCES_RULE)
         .max(MAX_RESOURCES, RESOURCES_RULE)
-        .refine((l) => new Set(l).size === l.length, RESOURCES_RULE)
+        // Different as resources (RFC 3986 §6.2.2): two spellings of one URI are one URI twice.
+        .refine((l) => new Set(l.map(normalResourceUri)).size === l.length, RESOURCES_RULE)
         // The refinement above, for the document.
         .meta({ uniqueItems: true }),
     ],

@@ -135,11 +135,10 @@ export function grantFromDocument(doc: unknown): Grant | null {
   const revokedAt = nullable(doc.revoked_at, validDate);
   const previousLoginAt = nullable(doc.previous_login_at, validDate);
   // Absent or null: a grant from before audiences were recorded. Present but not
-  // RFC 8707 resource indicators: malformed, never read as "no audience".
-  const audience = nullable(doc.audience, (v) => {
-    const checked = resourceList(v);
-    return checked.ok ? checked.uris : undefined;
-  });
+  // RFC 8707 resource indicators (or one resource twice): malformed, never read
+  // as "no audience". Kept as written, not in normal form: the login service
+  // signs its JWT's `aud` from the same value, and they are compared as written.
+  const audience = nullable(doc.audience, (v) => (resourceList(v).ok ? (typeof v === 'string' ? [v] : [...(v as string[])]) : undefined));
   if (
     id === undefined ||
     customerId === undefined ||
