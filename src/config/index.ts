@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { configKeys, settings, type Config, type ConfigInput, type ParsedSettings, type SettingName } from './settings.js';
 import { plainWords } from './values.js';
+import { resourceList } from '../lib/resource-indicators.js';
 
 /**
  * The one configuration object. Every setting comes from the environment
@@ -68,7 +69,15 @@ export function loadConfig(env: ConfigInput | NodeJS.ProcessEnv = process.env): 
     throw new ConfigError(`${settings.defaultTokenTtlSeconds.env}: must not exceed ${settings.maxTokenTtlSeconds.env}`);
   }
   const issuer = c.issuer ?? `http://localhost:${c.port}`;
-  return { ...c, issuer, audience: c.audience ?? issuer };
+  // Recorded on the grant of every token issued without an audience, and a
+  // stored grant must name RFC 8707 resource indicators (else it reads back
+  // malformed and its token is never active): checked at start-up instead.
+  // Kept as written, not in normal form: grants that record no audience want
+  // it in `aud` as the login service spells it (src/core/introspect.ts).
+  const audience = c.audience ?? issuer;
+  const checked = resourceList(audience);
+  if (!checked.ok) throw new ConfigError(`${c.audience === undefined ? settings.issuer.env : settings.audience.env}: ${checked.problem}`);
+  return { ...c, issuer, audience };
 }
 
 /** For process entry points: a wrong setting stops start-up with one line on stderr, exit 2. */
