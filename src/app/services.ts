@@ -149,10 +149,13 @@ export class AppServices {
     const customer = await store.customers.findById(request.customerId);
     if (!customer) throw new InvalidInput('customer_id', 'no such customer');
     if (customer.status !== 'active') throw new InvalidInput('customer_id', 'customer is disabled');
-    // The customer's login before this one, recorded on the new grant now so that
-    // answers read it from the grant they already have: no query per introspection.
-    // Two logins issued at once may both record the same previous one.
-    const previousLoginAt = await store.grants.latestIssuedAt(request.customerId);
+    // The customer's login before this one on the same site, recorded on the new grant
+    // now so that answers read it from the grant they already have: no query per
+    // introspection. Of the same site only: a client limited to one site must not
+    // learn when the customer logged in on another (RFC 7662 §4), as it learns
+    // nothing of that site's tokens. Two logins issued at once may both record the
+    // same previous one.
+    const previousLoginAt = await store.grants.latestIssuedAt(request.customerId, request.siteId ?? null);
     const issued = await issueToken(
       {
         customerId: request.customerId,

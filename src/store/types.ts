@@ -120,8 +120,11 @@ export interface GrantStore {
   revokeByCustomer(customerId: string, at: Date): Promise<number>;
   /** Removes grants that expired before `before`. Returns how many were removed. */
   deleteExpired(before: Date): Promise<number>;
-  /** When the customer's latest grant (of those kept) was issued; null when they have none. */
-  latestIssuedAt(customerId: string): Promise<Date | null>;
+  /**
+   * When the customer's latest grant for the site (`null`: tokens of no site),
+   * of those kept, was issued; null when they have none.
+   */
+  latestIssuedAt(customerId: string, siteId: string | null): Promise<Date | null>;
 }
 
 export interface CustomerStore {

@@ -85,7 +85,7 @@ apiTest('customer profile: a client with the permission gets username (RFC 7662)
   }
   // No username: the email stands in; neither: no username member at all.
   await s.admin.upsertCustomer('c1', { username: null });
-  const { auth_token } = await s.admin.issueToken({ customer_id: 'c1' });
+  const { auth_token } = await s.admin.issueToken({ customer_id: 'c1', site_id: 'site-a' });
   t.is((await answers(s, profiled.auth, profiled.id, auth_token)).json.username, 'ada@example.com');
   await s.admin.upsertCustomer('c1', { email: null });
   const none = await answers(s, profiled.auth, profiled.id, auth_token);
@@ -112,6 +112,26 @@ apiTest('customer profile: previous_login is the login before this one, across t
   await s.admin.upsertCustomer('c8');
   const other = (await s.admin.issueToken({ customer_id: 'c8' })).auth_token;
   t.like(await profileOf(other), { previous_login: null });
+});
+
+apiTest('customer profile: previous_login is the login before this one on the same site; another site\'s logins are not told', async (t, s) => {
+  // A client limited to site-b must not learn when the customer logged in on site-a (RFC 7662 §4).
+  const siteB = await client(s, { customer_profile: true, site_ids: ['site-b'] });
+  await s.admin.upsertCustomer('c9', PROFILE);
+  const onA = s.clock.now().toISOString();
+  await s.admin.issueToken({ customer_id: 'c9', site_id: 'site-a' });
+  s.clock.advance(60);
+  const firstOnB = s.clock.now().toISOString();
+  const b1 = (await s.admin.issueToken({ customer_id: 'c9', site_id: 'site-b' })).auth_token;
+  s.clock.advance(60);
+  await s.admin.issueToken({ customer_id: 'c9', site_id: 'site-a' });
+  await s.admin.issueToken({ customer_id: 'c9' });
+  s.clock.advance(60);
+  const b2 = (await s.admin.issueToken({ customer_id: 'c9', site_id: 'site-b' })).auth_token;
+  const profileOf = async (token: string) =>
+    ((await s.request.post(VALIDATE).set('Authorization', siteB.auth).send({ auth_token: token })).body as { customer: Record<string, unknown> }).customer;
+  t.like(await profileOf(b1), { login_time: firstOnB, previous_login: null }, `not site-a's ${onA}`);
+  t.like(await profileOf(b2), { previous_login: firstOnB }, 'not the later site-a or site-less login');
 });
 
 apiTest('customer profile: username through PUT /admin/customers, shown in the customer view; a bad one is 400', async (t, s) => {

@@ -271,22 +271,30 @@ export function storeContract(name: string, makeStore: MakeStore, declare: Decla
     t.deepEqual((await store.grants.findById(several.id))?.audience, ['urn:example:b', 'https://api.a.example/']);
   });
 
-  declare(title('grant: previousLoginAt round-trips (absent, null, a date); latestIssuedAt is the customer\'s latest issue time, or null'), async (t) => {
+  declare(title('grant: previousLoginAt round-trips (absent, null, a date); latestIssuedAt is the customer\'s latest issue time on the site, or null'), async (t) => {
     const store = await open(t);
     const customerId = rid('cus');
-    t.is(await store.grants.latestIssuedAt(customerId), null);
+    const site = 'site_energy_intel';
+    t.is(await store.grants.latestIssuedAt(customerId, site), null);
     const first = makeGrant({ customerId, issuedAt: at(-3 * HOUR), previousLoginAt: null });
     const third = makeOpaqueGrant({ customerId, issuedAt: at(-HOUR), previousLoginAt: at(-2 * HOUR), revokedAt: at(0) });
     const second = makeGrant({ customerId, issuedAt: at(-2 * HOUR), previousLoginAt: at(-3 * HOUR) });
     const otherCustomer = makeGrant({ issuedAt: at(0) });
-    for (const grant of [first, third, second, otherCustomer]) await store.grants.insert(grant);
+    // Later logins of the same customer on another site and on none.
+    const otherSite = makeGrant({ customerId, siteId: 'site_other', issuedAt: at(-HOUR / 2) });
+    const noSite = makeGrant({ customerId, siteId: null, issuedAt: at(-HOUR / 4) });
+    for (const grant of [first, third, second, otherCustomer, otherSite, noSite]) await store.grants.insert(grant);
     t.deepEqual(await store.grants.findById(first.id), first);
     t.deepEqual(await store.grants.findById(second.id), second);
     t.deepEqual(await store.grants.findByTokenHash(third.tokenHash!), third);
     t.false('previousLoginAt' in ((await store.grants.findById(otherCustomer.id)) ?? {}), 'not recorded reads as not recorded');
     // Revoked grants are logins all the same.
-    t.deepEqual(await store.grants.latestIssuedAt(customerId), third.issuedAt);
-    t.is(await store.grants.latestIssuedAt({ $ne: null } as unknown as string), null);
+    t.deepEqual(await store.grants.latestIssuedAt(customerId, site), third.issuedAt);
+    t.deepEqual(await store.grants.latestIssuedAt(customerId, 'site_other'), otherSite.issuedAt);
+    t.deepEqual(await store.grants.latestIssuedAt(customerId, null), noSite.issuedAt);
+    t.is(await store.grants.latestIssuedAt(customerId, 'site_none'), null);
+    t.is(await store.grants.latestIssuedAt({ $ne: null } as unknown as string, site), null);
+    t.is(await store.grants.latestIssuedAt(customerId, { $ne: null } as unknown as string), null);
   });
 
   declare(title('customer: username round-trips (absent, a name, null)'), async (t) => {
