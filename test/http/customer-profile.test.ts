@@ -114,6 +114,25 @@ apiTest('customer profile: previous_login is the login before this one, across t
   t.like(await profileOf(other), { previous_login: null });
 });
 
+apiTest('customer profile: answers built for a permitted client are never served to another through the caches, nor after the customer is disabled', async (t, s) => {
+  const profiled = await client(s, { customer_profile: true });
+  const plain = await client(s, {});
+  await s.admin.upsertCustomer('c3', PROFILE);
+  for (const format of ['jwt', 'opaque'] as const) {
+    const { auth_token } = await s.admin.issueToken({ customer_id: 'c3', format });
+    // The permitted client first: verified-JWT cache, grant and customer are now warm.
+    t.is((await answers(s, profiled.auth, profiled.id, auth_token)).json.username, 'ada.lovelace');
+    const other = await answers(s, plain.auth, plain.id, auth_token);
+    t.is(other.json.active, true);
+    for (const value of Object.values(PROFILE)) t.false(other.text.includes(value), `${format}: ${value} not served to the other client`);
+    await s.request.post('/admin/customers/c3/disable').set('Authorization', `Bearer ${ADMIN_TOKEN}`).expect(200);
+    const disabled = await answers(s, profiled.auth, profiled.id, auth_token);
+    t.deepEqual(disabled.json, { active: false, reason: 'customer_disabled' });
+    for (const value of Object.values(PROFILE)) t.false(disabled.text.includes(value), `${format}: ${value} not in a disabled customer's answer`);
+    await s.admin.upsertCustomer('c3', { status: 'active' });
+  }
+});
+
 apiTest('customer profile: previous_login is the login before this one on the same site; another site\'s logins are not told', async (t, s) => {
   // A client limited to site-b must not learn when the customer logged in on site-a (RFC 7662 §4).
   const siteB = await client(s, { customer_profile: true, site_ids: ['site-b'] });
