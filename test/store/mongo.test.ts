@@ -340,7 +340,8 @@ function registerMongoSuite(uri: string | null): void {
         { _id: 'jti_bad_customer' as never, customer_id: 42, client_id: 'cli_1', issued_at: issuedAt, expires_at: issuedAt },
         { _id: 'jti_bad_exp' as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: '2031-01-01' },
         // An audience that is not RFC 8707 resource indicators: malformed, never "no audience recorded".
-        ...[['relative/path'], 'https://a.example/#f', [], 42, ['https://a.example/', 7], { uri: 'https://a.example/' }].map((audience, i) => ({
+        // Empty, or one resource in two spellings (RFC 3986 §6.2.2), as a login service might write it.
+        ...[['relative/path'], 'https://a.example/#f', [], 42, ['https://a.example/', 7], { uri: 'https://a.example/' }, '', ['https://a.example/', 'HTTPS://A.EXAMPLE/']].map((audience, i) => ({
           _id: `jti_bad_audience_${i}` as never, customer_id: 'cus_1', client_id: 'cli_1', issued_at: issuedAt, expires_at: issuedAt, audience,
         })),
       ]);
@@ -355,7 +356,7 @@ function registerMongoSuite(uri: string | null): void {
     t.is(await store.grants.findByTokenHash('hash_no_exp'), null);
     t.is(await store.grants.findById('jti_bad_customer'), null);
     t.is(await store.grants.findById('jti_bad_exp'), null);
-    for (let i = 0; i < 6; i++) t.is(await store.grants.findById(`jti_bad_audience_${i}`), null, `bad audience ${i}`);
+    for (let i = 0; i < 8; i++) t.is(await store.grants.findById(`jti_bad_audience_${i}`), null, `bad audience ${i}`);
     t.is(await store.customers.findById('cus_bad'), null);
     t.is(await store.clients.findById('cli_bad'), null, 'a broken site list must not widen to all sites');
     t.is(await store.clients.findById('cli_bad_profile'), null);
@@ -365,7 +366,7 @@ function registerMongoSuite(uri: string | null): void {
     const warned = lines.filter((line) => line.level === 'warn' && line.grantId !== undefined);
     t.deepEqual(
       [...new Set(warned.map((line) => line.grantId))].sort(),
-      ['jti_bad_audience_0', 'jti_bad_audience_1', 'jti_bad_audience_2', 'jti_bad_audience_3', 'jti_bad_audience_4', 'jti_bad_audience_5', 'jti_bad_customer', 'jti_bad_exp', 'jti_bad_previous', 'jti_no_exp'],
+      ['jti_bad_audience_0', 'jti_bad_audience_1', 'jti_bad_audience_2', 'jti_bad_audience_3', 'jti_bad_audience_4', 'jti_bad_audience_5', 'jti_bad_audience_6', 'jti_bad_audience_7', 'jti_bad_customer', 'jti_bad_exp', 'jti_bad_previous', 'jti_no_exp'],
     );
     t.false(JSON.stringify(lines).includes('hash_no_exp'), 'log lines carry the grant id only');
   });
