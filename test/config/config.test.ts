@@ -47,6 +47,7 @@ test('SITE_AUDIENCES: a JSON object of site id to resource indicators, from the 
   const c = loadConfig({ SITE_AUDIENCES: '{"energy-intel": "https://api.energy-intel.example/", "b": ["urn:example:b", "https://b.example/"]}' });
   t.deepEqual({ ...c.siteAudiences }, { 'energy-intel': ['https://api.energy-intel.example/'], b: ['urn:example:b', 'https://b.example/'] });
   t.is(c.siteAudiences!['toString'], undefined, 'no member every object has');
+  t.deepEqual(loadConfig({ SITE_AUDIENCES: '{"s": "HTTPS://API.Example/%7ex"}' }).siteAudiences!['s'], ['https://api.example/~x'], 'in RFC 3986 normal form');
   t.deepEqual({ ...loadConfig({ CONFIG_FILE: 'config/example.json' }).siteAudiences }, { 'energy-intel': ['https://api.energy-intel.example/'] });
   const cases: [string, RegExp][] = [
     ['{', /^SITE_AUDIENCES: must be a JSON object of site id to an absolute URI/],
@@ -55,6 +56,8 @@ test('SITE_AUDIENCES: a JSON object of site id to resource indicators, from the 
     ['{"s1": []}', /: site s1 does not$/],
     ['{"s1": "https://a.example/#secret-ish"}', /: site s1 does not$/],
     ['{"s1": ["https://a.example/", "https://a.example/"]}', /: site s1 does not$/],
+    // One resource in two spellings (RFC 3986 §6.2.2) is one URI named twice.
+    ['{"s1": ["https://a.example/", "HTTPS://A.Example/"]}', /: site s1 does not$/],
   ];
   for (const [value, message] of cases) {
     const error = t.throws(() => loadConfig({ SITE_AUDIENCES: value }), { instanceOf: ConfigError }, value);
