@@ -33,7 +33,8 @@ export function requiredToken(params: Map<string, string>): string {
  */
 function usernameFor(verdict: Extract<Verdict, { active: true }>, client: ApiClient): string | undefined {
   if (client.customerProfile !== true) return undefined;
-  return verdict.customer.username ?? verdict.customer.email ?? undefined;
+  // `||`: an empty string (a login service may write one) names nobody, so it is no username.
+  return verdict.customer.username || verdict.customer.email || undefined;
 }
 
 /** RFC 7662 §2.2 member set; reasons only for clients registered to see them, `username` only for those with `customer_profile`. */

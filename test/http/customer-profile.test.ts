@@ -133,6 +133,15 @@ apiTest('customer profile: answers built for a permitted client are never served
   }
 });
 
+apiTest('customer profile: an empty username written by the login service is no username: the email stands in (RFC 7662 §2.2 human-readable)', async (t, s) => {
+  const profiled = await client(s, { customer_profile: true });
+  await s.store.customers.upsert({ id: 'c4', status: 'active', username: '', email: 'ada@example.com', firstName: null, lastName: null, updatedAt: s.clock.now() });
+  const { auth_token } = await s.admin.issueToken({ customer_id: 'c4' });
+  t.is((await answers(s, profiled.auth, profiled.id, auth_token)).json.username, 'ada@example.com');
+  await s.store.customers.upsert({ id: 'c4', status: 'active', username: '', email: '', firstName: null, lastName: null, updatedAt: s.clock.now() });
+  t.false('username' in (await answers(s, profiled.auth, profiled.id, auth_token)).json);
+});
+
 apiTest('customer profile: previous_login is the login before this one on the same site; another site\'s logins are not told', async (t, s) => {
   // A client limited to site-b must not learn when the customer logged in on site-a (RFC 7662 §4).
   const siteB = await client(s, { customer_profile: true, site_ids: ['site-b'] });
