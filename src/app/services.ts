@@ -153,9 +153,10 @@ export class AppServices {
     // now so that answers read it from the grant they already have: no query per
     // introspection. Of the same site only: a client limited to one site must not
     // learn when the customer logged in on another (RFC 7662 §4), as it learns
-    // nothing of that site's tokens. Two logins issued at once may both record the
-    // same previous one.
-    const previousLoginAt = await store.grants.latestIssuedAt(request.customerId, request.siteId ?? null);
+    // nothing of that site's tokens. A grant issued later than now (a login service
+    // whose clock is ahead) is no login before this one. Two logins issued at once
+    // may both record the same previous one.
+    const previousLoginAt = await store.grants.latestIssuedAt(request.customerId, request.siteId ?? null, this.#deps.clock.now());
     const issued = await issueToken(
       {
         customerId: request.customerId,

@@ -211,7 +211,7 @@ export class CachedStore implements Store {
       },
       deleteExpired: (before) => inner.deleteExpired(before),
       // Read at issue only, and a grant written elsewhere must count: never cached.
-      latestIssuedAt: (customerId, siteId) => inner.latestIssuedAt(customerId, siteId),
+      latestIssuedAt: (customerId, siteId, notAfter) => inner.latestIssuedAt(customerId, siteId, notAfter),
     };
   }
 

@@ -82,12 +82,13 @@ class MemoryGrantStore implements GrantStore {
     return count;
   }
 
-  async latestIssuedAt(customerId: string, siteId: string | null): Promise<Date | null> {
+  async latestIssuedAt(customerId: string, siteId: string | null, notAfter: Date): Promise<Date | null> {
     let latest: Date | null = null;
     if (typeof customerId !== 'string' || (siteId !== null && typeof siteId !== 'string')) return latest;
     // A scan: the embedded store is for development, and this runs once per issued token.
     for (const grant of this.byId.values()) {
-      if (grant.customerId === customerId && grant.siteId === siteId && (latest === null || grant.issuedAt > latest)) latest = grant.issuedAt;
+      if (grant.customerId !== customerId || grant.siteId !== siteId || grant.issuedAt > notAfter) continue;
+      if (latest === null || grant.issuedAt > latest) latest = grant.issuedAt;
     }
     return latest && new Date(latest.getTime());
   }

@@ -122,9 +122,10 @@ export interface GrantStore {
   deleteExpired(before: Date): Promise<number>;
   /**
    * When the customer's latest grant for the site (`null`: tokens of no site),
-   * of those kept, was issued; null when they have none.
+   * of those kept and issued at or before `notAfter`, was issued; null when
+   * they have none.
    */
-  latestIssuedAt(customerId: string, siteId: string | null): Promise<Date | null>;
+  latestIssuedAt(customerId: string, siteId: string | null, notAfter: Date): Promise<Date | null>;
 }
 
 export interface CustomerStore {

@@ -162,6 +162,29 @@ apiTest('customer profile: previous_login is the login before this one on the sa
   t.like(await profileOf(b2), { previous_login: firstOnB }, 'not the later site-a or site-less login');
 });
 
+apiTest('customer profile: previous_login is never later than login_time, even after a grant written with a clock ahead; two logins at once', async (t, s) => {
+  const profiled = await client(s, { customer_profile: true });
+  await s.admin.upsertCustomer('c6', PROFILE);
+  const earlier = s.clock.now().toISOString();
+  await s.admin.issueToken({ customer_id: 'c6', site_id: 'site-a' });
+  s.clock.advance(60);
+  // A login service whose clock is an hour ahead writes a grant.
+  const ahead = new Date(s.clock.now().getTime() + 3_600_000);
+  await s.store.grants.insert({
+    id: 'g-ahead', customerId: 'c6', siteId: 'site-a', clientId: 'open-login', format: 'jwt', tokenHash: null,
+    issuedAt: ahead, expiresAt: new Date(ahead.getTime() + 600_000), revokedAt: null,
+  });
+  s.clock.advance(60);
+  const profileOf = async (token: string) =>
+    ((await s.request.post(VALIDATE).set('Authorization', profiled.auth).send({ auth_token: token })).body as { customer: Record<string, unknown> }).customer;
+  const { auth_token } = await s.admin.issueToken({ customer_id: 'c6', site_id: 'site-a' });
+  t.like(await profileOf(auth_token), { login_time: s.clock.now().toISOString(), previous_login: earlier });
+  // Two logins at the same instant: each names a login before or at its own, never a later one.
+  const now = s.clock.now().toISOString();
+  const both = await Promise.all([1, 2].map(() => s.admin.issueToken({ customer_id: 'c6', site_id: 'site-a' })));
+  for (const { auth_token: token } of both) t.like(await profileOf(token), { login_time: now, previous_login: now });
+});
+
 apiTest('customer profile: username through PUT /admin/customers, shown in the customer view; a bad one is 400', async (t, s) => {
   const put = (body: unknown) => s.request.put('/admin/customers/c5').set('Authorization', `Bearer ${ADMIN_TOKEN}`).send(body as object);
   t.is((await put({ username: 'ada.l' })).body.username, 'ada.l');

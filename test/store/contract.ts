@@ -275,7 +275,7 @@ export function storeContract(name: string, makeStore: MakeStore, declare: Decla
     const store = await open(t);
     const customerId = rid('cus');
     const site = 'site_energy_intel';
-    t.is(await store.grants.latestIssuedAt(customerId, site), null);
+    t.is(await store.grants.latestIssuedAt(customerId, site, at(0)), null);
     const first = makeGrant({ customerId, issuedAt: at(-3 * HOUR), previousLoginAt: null });
     const third = makeOpaqueGrant({ customerId, issuedAt: at(-HOUR), previousLoginAt: at(-2 * HOUR), revokedAt: at(0) });
     const second = makeGrant({ customerId, issuedAt: at(-2 * HOUR), previousLoginAt: at(-3 * HOUR) });
@@ -289,12 +289,16 @@ export function storeContract(name: string, makeStore: MakeStore, declare: Decla
     t.deepEqual(await store.grants.findByTokenHash(third.tokenHash!), third);
     t.false('previousLoginAt' in ((await store.grants.findById(otherCustomer.id)) ?? {}), 'not recorded reads as not recorded');
     // Revoked grants are logins all the same.
-    t.deepEqual(await store.grants.latestIssuedAt(customerId, site), third.issuedAt);
-    t.deepEqual(await store.grants.latestIssuedAt(customerId, 'site_other'), otherSite.issuedAt);
-    t.deepEqual(await store.grants.latestIssuedAt(customerId, null), noSite.issuedAt);
-    t.is(await store.grants.latestIssuedAt(customerId, 'site_none'), null);
-    t.is(await store.grants.latestIssuedAt({ $ne: null } as unknown as string, site), null);
-    t.is(await store.grants.latestIssuedAt(customerId, { $ne: null } as unknown as string), null);
+    t.deepEqual(await store.grants.latestIssuedAt(customerId, site, at(0)), third.issuedAt);
+    t.deepEqual(await store.grants.latestIssuedAt(customerId, 'site_other', at(0)), otherSite.issuedAt);
+    t.deepEqual(await store.grants.latestIssuedAt(customerId, null, at(0)), noSite.issuedAt);
+    t.is(await store.grants.latestIssuedAt(customerId, 'site_none', at(0)), null);
+    // Only grants issued at or before `notAfter`: one issued later (a clock ahead) is no login before.
+    t.deepEqual(await store.grants.latestIssuedAt(customerId, site, at(-2 * HOUR)), second.issuedAt, 'issued exactly then counts');
+    t.deepEqual(await store.grants.latestIssuedAt(customerId, site, at(-1.5 * HOUR)), second.issuedAt);
+    t.is(await store.grants.latestIssuedAt(customerId, site, at(-4 * HOUR)), null);
+    t.is(await store.grants.latestIssuedAt({ $ne: null } as unknown as string, site, at(0)), null);
+    t.is(await store.grants.latestIssuedAt(customerId, { $ne: null } as unknown as string, at(0)), null);
   });
 
   declare(title('customer: username round-trips (absent, a name, null)'), async (t) => {

@@ -109,13 +109,13 @@ export class MongoGrantStore implements GrantStore {
     return result.deletedCount;
   }
 
-  async latestIssuedAt(customerId: string, siteId: string | null): Promise<Date | null> {
-    if (typeof customerId !== 'string' || (siteId !== null && typeof siteId !== 'string')) return null;
+  async latestIssuedAt(customerId: string, siteId: string | null, notAfter: Date): Promise<Date | null> {
+    if (typeof customerId !== 'string' || (siteId !== null && typeof siteId !== 'string') || validDate(notAfter) === undefined) return null;
     // By the customer_id index (a customer's grants of the retention period); only the date is read.
     // `site_id: null` also matches a document without the field, which reads as no site.
     const doc = await this.runner.run('grants.latestIssuedAt', () =>
       this.collection.findOne(
-        { customer_id: customerId, site_id: siteId },
+        { customer_id: customerId, site_id: siteId, issued_at: { $lte: notAfter } },
         { sort: { issued_at: -1 }, projection: { _id: 0, issued_at: 1 }, maxTimeMS: this.runner.maxTimeMS },
       ),
     );
