@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import supertest from 'supertest';
-import { FixedClock, systemClock } from '../../src/core/clock.js';
+import { FixedClock } from '../../src/core/clock.js';
 import {
   generateKeyRecord,
   KEY_FILE,
@@ -255,25 +255,33 @@ test('staged rotation: a next key verifies before it signs; the current key reti
 test('staged rotation: the reloader logs the reload with the next key, and keys.activated when it starts signing', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'open-login-keys-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const first = await generateKeyRecord('ES256', new Date());
+  // The timer runs on real time, the switch on the server's clock: this one moves only when told.
+  const clock = new FixedClock(START);
+  const first = await generateKeyRecord('ES256', clock.now());
   writeKeyFile(dir, [first]);
-  const keyOptions = { legacyHs256Secret: null, maxTokenTtlSeconds: 3600, clock: systemClock };
+  const keyOptions = { legacyHs256Secret: null, maxTokenTtlSeconds: 3600, clock };
   const holder = new KeyStoreHolder(await KeyStore.fromRecords([first], keyOptions));
   const { logger, lines, waitForLine } = captureLogs();
   const reloader = new KeyFileReloader({ dir, holder, keyOptions, logger, intervalMs: 0 });
   await reloader.start();
   t.teardown(() => reloader.stop());
-  const activatesAt = new Date(Date.now() + 300);
-  writeKeyFile(dir, await stageKeyRecords([first], 'ES256', new Date(), activatesAt));
+  const activatesAt = new Date(START.getTime() + 100);
+  writeKeyFile(dir, await stageKeyRecords([first], 'ES256', clock.now(), activatesAt));
   const nextKid = readKeyFile(dir)![0]!.kid;
   t.true(await reloader.reload('SIGHUP'));
   t.like(lines.find((l) => (l as LogLine).event === 'keys.reloaded'), { kid: first.kid, next_kid: nextKid, activates_at: activatesAt.toISOString() });
+
+  // The timer fires (after 100 ms of real time) before the clock reaches the activation time: it waits again.
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  t.false(lines.some((l) => (l as LogLine).event === 'keys.activated'), 'not before its time');
   t.is(holder.current.current.kid, first.kid);
+
+  clock.set(activatesAt);
   const activated = await waitForLine((l) => (l as LogLine).event === 'keys.activated', 10_000);
   t.like(activated, { kid: nextKid, previous_kid: first.kid });
-  t.true(Date.now() >= activatesAt.getTime(), 'not before its time');
   t.is(holder.current.current.kid, nextKid);
-  t.is(lines.filter((l) => (l as LogLine).event === 'keys.activated').length, 1);
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  t.is(lines.filter((l) => (l as LogLine).event === 'keys.activated').length, 1, 'logged once');
 });
 
 test('staged rotation: the metadata lists a next key of another algorithm until it signs', async (t) => {
