@@ -337,9 +337,10 @@ export async function loadOrCreateKeyRecords(dir: string, alg: SigningAlg, now: 
 
 /**
  * Holds the server's current `KeyStore` and lets a reload replace it while
- * requests run. Each `KeyStore` stays immutable; `swap` replaces the whole
- * object at once, so a request sees either the old keys or the new ones,
- * never a mix.
+ * requests run. A `KeyStore` never changes its keys (its one change is the
+ * switch to a `next` key, by the clock, in a single assignment); `swap`
+ * replaces the whole object at once, so a request sees either the old keys
+ * or the new ones, never a mix.
  *
  * `view` is what the app is given as its `keys`: a stand-in that forwards
  * every read to whichever `KeyStore` is current at that moment. It keeps
