@@ -3,7 +3,7 @@ import { AppServices } from '../app/services.js';
 import type { Config } from '../config/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidInput, NotFoundError } from '../core/errors.js';
-import { KeyFileError } from '../keys/keystore.js';
+import { KEY_ACTIVATION_MARGIN_SECONDS, KEY_SET_MAX_AGE_SECONDS, KeyFileError } from '../keys/keystore.js';
 import { createLogger, type Logger } from '../log.js';
 import { StoreUnavailableError } from '../store/types.js';
 import { AdminApiClient, adminBaseUrl } from './admin-api-client.js';
@@ -64,7 +64,12 @@ Tokens:
 Signing keys (in KEYS_DIR, of SIGNING_ALG; no database needed):
   keys list                    List keys: kid, alg, status, dates, whether it still verifies.
   keys generate                Create the key file. Refuses when one exists.
-  keys rotate                  Add a new current key and retire the old one; prune expired keys.
+  keys rotate [--now]          Add a next key: published in /jwks.json at once, signing (and retiring
+                               the current key) after the key-set cache lifetime (${KEY_SET_MAX_AGE_SECONDS} s) plus
+                               KEYS_RELOAD_INTERVAL_SECONDS plus ${KEY_ACTIVATION_MARGIN_SECONDS} s; prune expired keys.
+                               --now: the new key signs as soon as servers reload, for a compromised
+                               key only (verifiers with a cached key set may reject its tokens until
+                               they refetch).
   keys prune                   Drop keys retired more than MAX_TOKEN_TTL_SECONDS ago.
 
   help, --help                 Show this text.

@@ -4,9 +4,13 @@ import type { Config } from '../config/index.js';
 import {
   generateKeyRecord,
   KEY_FILE,
+  keyActivationDelaySeconds,
+  keyRecordsAt,
+  pendingKeyRecord,
   pruneKeyRecords,
   readKeyFile,
   rotateKeyRecords,
+  stageKeyRecords,
   writeKeyFile,
   type KeyRecord,
 } from '../keys/keystore.js';
@@ -25,6 +29,7 @@ function keyView(record: KeyRecord, config: Config, now: Date): Record<string, u
     status: record.status,
     created_at: record.created_at,
     retired_at: record.retired_at ?? null,
+    activates_at: record.activates_at ?? null,
     verifies: pruneKeyRecords([record], config.maxTokenTtlSeconds, now).length === 1,
     verifies_until: retiredAt === null ? null : new Date(retiredAt + config.maxTokenTtlSeconds * 1000).toISOString(),
   };
@@ -34,10 +39,11 @@ function keysOutput(records: KeyRecord[], ctx: Context, now: Date, extra: Record
   return { keys_file: join(ctx.config.keysDir, KEY_FILE), ...extra, keys: records.map((r) => keyView(r, ctx.config, now)) };
 }
 
-function existingKeys(config: Config): KeyRecord[] {
+/** The key file's records as they stand at `now`: a next key whose time has come is current (as the servers see it). */
+function existingKeys(config: Config, now: Date): KeyRecord[] {
   const records = readKeyFile(config.keysDir);
   if (!records) throw new CommandFailed(`no key file at ${join(config.keysDir, KEY_FILE)}; create one with: open-login keys generate`);
-  return records;
+  return keyRecordsAt(records, now);
 }
 
 const RESTART_NOTE =
@@ -49,7 +55,7 @@ const keysList: Command = (args) => {
     needs: 'keys',
     run: async (ctx) => {
       const now = ctx.clock.now();
-      ctx.print(keysOutput(existingKeys(ctx.config), ctx, now));
+      ctx.print(keysOutput(existingKeys(ctx.config, now), ctx, now));
       return 0;
     },
   };
@@ -73,35 +79,69 @@ const keysGenerate: Command = (args) => {
   };
 };
 
+/**
+ * `keys rotate` stages the new key: it is published at once (every server
+ * lists it in /jwks.json after its next reload) and signs only once every
+ * server has reloaded and every cached key set has expired, so no verifier
+ * meets a `kid` its cached set lacks. `--now` is for a compromised key: the
+ * new key signs as soon as each server reloads, as rotation always did.
+ */
 const keysRotate: Command = (args) => {
-  parse(args, {});
+  const { values } = parse(args, { now: { type: 'boolean' } });
   return {
     needs: 'keys',
     run: async (ctx) => {
-      const records = existingKeys(ctx.config);
       const now = ctx.clock.now();
+      const records = existingKeys(ctx.config, now);
       const previous = records.find((r) => r.status === 'current')!;
-      const rotated = await rotateKeyRecords(records, ctx.config.signingAlg, now);
-      const kept = pruneKeyRecords(rotated, ctx.config.maxTokenTtlSeconds, now);
-      const pruned = rotated.filter((r) => !kept.includes(r)).map((r) => r.kid);
+      if (values.now === true) {
+        const rotated = await rotateKeyRecords(records, ctx.config.signingAlg, now);
+        const { kept, pruned } = pruneNow(rotated, ctx, now);
+        writeKeyFile(ctx.config.keysDir, kept);
+        const retired = records.filter((r) => r.status !== 'retired').map((r) => r.kid);
+        ctx.audit('keys.rotated', { kid: kept[0]!.kid, retired_kid: previous.kid, ...(retired.length > 1 ? { retired_kids: retired } : {}), pruned_kids: pruned });
+        ctx.print(keysOutput(kept, ctx, now, { current: kept[0]!.kid, retired: previous.kid, pruned }));
+        ctx.io.err(RESTART_NOTE);
+        return 0;
+      }
+      const waiting = pendingKeyRecord(records);
+      if (waiting) {
+        throw new CommandFailed(`key ${waiting.kid} is already next and signs from ${waiting.activates_at}; wait for it, or replace the current key at once with: open-login keys rotate --now`);
+      }
+      const activatesAt = new Date(now.getTime() + keyActivationDelaySeconds(ctx.config.keysReloadIntervalSeconds) * 1000);
+      const staged = await stageKeyRecords(records, ctx.config.signingAlg, now, activatesAt);
+      const { kept, pruned } = pruneNow(staged, ctx, now);
       writeKeyFile(ctx.config.keysDir, kept);
-      ctx.audit('keys.rotated', { kid: kept[0]!.kid, retired_kid: previous.kid, pruned_kids: pruned });
-      ctx.print(keysOutput(kept, ctx, now, { current: kept[0]!.kid, retired: previous.kid, pruned }));
-      ctx.io.err(RESTART_NOTE);
+      const next = kept[0]!;
+      ctx.audit('keys.rotation_staged', { kid: previous.kid, next_kid: next.kid, activates_at: next.activates_at, pruned_kids: pruned });
+      ctx.print(keysOutput(kept, ctx, now, { current: previous.kid, next: next.kid, activates_at: next.activates_at, pruned }));
+      ctx.io.err(stagedNote(ctx.config, next.activates_at!));
       return 0;
     },
   };
 };
+
+function pruneNow(records: KeyRecord[], ctx: Context, now: Date): { kept: KeyRecord[]; pruned: string[] } {
+  const kept = pruneKeyRecords(records, ctx.config.maxTokenTtlSeconds, now);
+  return { kept, pruned: records.filter((r) => !kept.includes(r)).map((r) => r.kid) };
+}
+
+function stagedNote(config: Config, activatesAt: string): string {
+  const publish =
+    config.keysReloadIntervalSeconds > 0
+      ? `running servers publish the next key within KEYS_RELOAD_INTERVAL_SECONDS (${config.keysReloadIntervalSeconds} s), or at once on SIGHUP`
+      : 'KEYS_RELOAD_INTERVAL_SECONDS is 0: send SIGHUP to every server now, so that they publish the next key';
+  return `note: ${publish}; it signs from ${activatesAt}, with no further step (for a compromised key: keys rotate --now)`;
+}
 
 const keysPrune: Command = (args) => {
   parse(args, {});
   return {
     needs: 'keys',
     run: async (ctx) => {
-      const records = existingKeys(ctx.config);
       const now = ctx.clock.now();
-      const kept = pruneKeyRecords(records, ctx.config.maxTokenTtlSeconds, now);
-      const pruned = records.filter((r) => !kept.includes(r)).map((r) => r.kid);
+      const records = existingKeys(ctx.config, now);
+      const { kept, pruned } = pruneNow(records, ctx, now);
       if (pruned.length > 0) {
         writeKeyFile(ctx.config.keysDir, kept);
         ctx.audit('keys.pruned', { pruned_kids: pruned });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { KEY_SET_MAX_AGE_SECONDS } from '../keys/keystore.js';
 import * as requests from './schemas/requests.js';
 import * as answers from './schemas/responses.js';
 import { examples } from './schemas/responses.js';
-import { KEY_SET_MAX_AGE_SECONDS } from './routes/meta.js';
 
 export { examples };
 
@@ -191,7 +191,7 @@ const paths: Record<string, Json> = {
     200: ok(`Metadata. \`Cache-Control: public, max-age=${KEY_SET_MAX_AGE_SECONDS}\`.`, json(ref('ServerMetadata'), examples.metadata)),
   }),
   '/jwks.json': publicGet('Discovery', 'jwks', 'Public signing keys (RFC 7517 JWK Set)', {
-    200: ok(`Current key and retired keys still verifying unexpired tokens. \`Cache-Control: public, max-age=${KEY_SET_MAX_AGE_SECONDS}\`: refetch on an unknown \`kid\`.`, { 'application/jwk-set+json': { schema: ref('JwkSet') } }),
+    200: ok(`Current key, a next key published before it signs, and retired keys still verifying unexpired tokens. \`Cache-Control: public, max-age=${KEY_SET_MAX_AGE_SECONDS}\`: refetch on an unknown \`kid\`.`, { 'application/jwk-set+json': { schema: ref('JwkSet') } }),
   }),
   '/healthz': publicGet('Operations', 'liveness', 'Liveness', { 200: ok('The process answers.', json(ref('Health'), { status: 'ok' })) }),
   '/readyz': publicGet('Operations', 'readiness', 'Readiness: the store answers', {

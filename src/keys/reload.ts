@@ -16,6 +16,9 @@ export interface KeyFileReloaderOptions {
 
 export type ReloadTrigger = 'SIGHUP' | 'file-changed' | 'manual';
 
+/** setTimeout's longest delay (about 24.8 days); a later activation is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What identifies one version of the file: a rename (as `writeKeyFile` does) changes the inode. */
 async function fileSignature(path: string): Promise<string | null> {
   try {
@@ -37,6 +40,7 @@ export class KeyFileReloader {
   readonly #path: string;
   #signature: string | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #activation: NodeJS.Timeout | null = null;
   /** Reloads run one at a time, in order. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -48,6 +52,7 @@ export class KeyFileReloader {
   /** Notes the file as loaded now and starts the periodic check. */
   async start(): Promise<void> {
     this.#signature = await fileSignature(this.#path);
+    this.#watchActivation();
     if (this.#options.intervalMs > 0 && !this.#timer) {
       this.#timer = setInterval(() => void this.checkForChange(), this.#options.intervalMs);
       this.#timer.unref();
@@ -57,6 +62,34 @@ export class KeyFileReloader {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    if (this.#activation) clearTimeout(this.#activation);
+    this.#activation = null;
+  }
+
+  /**
+   * Logs `keys.activated` when a next key starts signing. The switch itself
+   * needs no timer (the key store makes it by the clock, at the first signing
+   * from that time); this one only reports it, once per key set.
+   */
+  #watchActivation(): void {
+    if (this.#activation) clearTimeout(this.#activation);
+    this.#activation = null;
+    const store = this.#options.holder.current;
+    const previous = store.current.kid;
+    const next = store.next;
+    if (!next) return;
+    const wait = Math.min(Math.max(0, next.activatesAt.getTime() - this.#options.keyOptions.clock.now().getTime()), MAX_TIMER_MS);
+    this.#activation = setTimeout(() => {
+      this.#activation = null;
+      // A reload replaced these keys meanwhile, and watches its own.
+      if (this.#options.holder.current !== store) return;
+      if (store.next) {
+        this.#watchActivation();
+        return;
+      }
+      this.#options.logger.info({ event: 'keys.activated', kid: store.current.kid, previous_kid: previous }, 'next signing key activated; the previous key is retired');
+    }, wait);
+    this.#activation.unref();
   }
 
   /** Reloads when the file differs from the one last loaded. Resolves to whether keys were swapped. */
@@ -88,10 +121,19 @@ export class KeyFileReloader {
       const next = await KeyStore.fromRecords(records, keyOptions);
       holder.swap(next);
       this.#signature = signature;
+      const waiting = next.next;
       logger.info(
-        { event: 'keys.reloaded', trigger, kid: next.current.kid, previous_kid: previous, kids: records.map((r) => r.kid) },
+        {
+          event: 'keys.reloaded',
+          trigger,
+          kid: next.current.kid,
+          previous_kid: previous,
+          kids: records.map((r) => r.kid),
+          ...(waiting ? { next_kid: waiting.kid, activates_at: waiting.activatesAt.toISOString() } : {}),
+        },
         'signing keys reloaded',
       );
+      this.#watchActivation();
       return true;
     } catch (error) {
       // Remember this version too, so a broken file is reported once, not at every check.

@@ -475,14 +475,14 @@ test('keys generate creates an owner-only key file and refuses a second time; no
   t.is(ctx.state.opened, 0);
 });
 
-test('keys rotate leaves one current and one retired key, and later prunes keys past the max token lifetime', async (t) => {
+test('keys rotate --now leaves one current and one retired key, and later prunes keys past the max token lifetime', async (t) => {
   const ctx = await setup({ MAX_TOKEN_TTL_SECONDS: 3600, DEFAULT_TOKEN_TTL_SECONDS: 600 });
-  t.is((await ctx.run('keys', 'rotate')).code, 1, 'nothing to rotate yet');
+  t.is((await ctx.run('keys', 'rotate', '--now')).code, 1, 'nothing to rotate yet');
   await ctx.run('keys', 'generate');
   const first = readKeyFile(ctx.config.keysDir)![0]!.kid;
 
   ctx.clock.advance(60);
-  const r = await ctx.run('keys', 'rotate');
+  const r = await ctx.run('keys', 'rotate', '--now');
   t.is(r.code, 0, r.err);
   const records = readKeyFile(ctx.config.keysDir)!;
   t.is(records.length, 2);
@@ -495,7 +495,7 @@ test('keys rotate leaves one current and one retired key, and later prunes keys 
   t.deepEqual(r.json().pruned, []);
 
   ctx.clock.advance(3601);
-  const later = await ctx.run('keys', 'rotate');
+  const later = await ctx.run('keys', 'rotate', '--now');
   t.deepEqual(later.json().pruned, [first]);
   const after = readKeyFile(ctx.config.keysDir)!;
   t.is(after.length, 2);
@@ -507,13 +507,13 @@ test('keys list shows public facts only and whether each key still verifies; key
   const ctx = await setup({ MAX_TOKEN_TTL_SECONDS: 3600, DEFAULT_TOKEN_TTL_SECONDS: 600 });
   t.is((await ctx.run('keys', 'list')).code, 1, 'no key file yet');
   await ctx.run('keys', 'generate');
-  await ctx.run('keys', 'rotate');
+  await ctx.run('keys', 'rotate', '--now');
   const r = await ctx.run('keys', 'list');
   t.is(r.code, 0);
   const keys = r.json().keys as Record<string, unknown>[];
   t.is(keys.length, 2);
   for (const key of keys) {
-    t.deepEqual(Object.keys(key).sort(), ['alg', 'created_at', 'kid', 'retired_at', 'status', 'verifies', 'verifies_until']);
+    t.deepEqual(Object.keys(key).sort(), ['activates_at', 'alg', 'created_at', 'kid', 'retired_at', 'status', 'verifies', 'verifies_until']);
     t.true(key.verifies);
   }
   t.false(/"(d|p|q|dp|dq|qi|jwk)"\s*:/.test(r.out));
@@ -580,4 +580,76 @@ test('clients create --auth-method client_secret_jwt with CLIENT_SECRET_KEY prin
   t.is(stored?.secretHash, null);
   t.truthy(stored?.secretEncrypted);
   t.false(stored!.secretEncrypted!.includes(String(body.client_secret)));
+});
+
+test('keys rotate stages a next key: listed at once, current from its activation time, with no change to the file', async (t) => {
+  const ctx = await setup({ MAX_TOKEN_TTL_SECONDS: 3600, DEFAULT_TOKEN_TTL_SECONDS: 600, KEYS_RELOAD_INTERVAL_SECONDS: 10 });
+  await ctx.run('keys', 'generate');
+  const first = readKeyFile(ctx.config.keysDir)![0]!.kid;
+  const path = join(ctx.config.keysDir, KEY_FILE);
+
+  const r = await ctx.run('keys', 'rotate');
+  t.is(r.code, 0, r.err);
+  // The key-set max-age (60 s) + the reload interval (10 s) + the margin (30 s).
+  const activatesAt = new Date(START.getTime() + 100_000).toISOString();
+  const records = readKeyFile(ctx.config.keysDir)!;
+  t.deepEqual(records.map((k) => [k.status, k.activates_at ?? null, k.retired_at ?? null]), [['next', activatesAt, null], ['current', null, null]]);
+  t.is(records[1]!.kid, first);
+  const next = records[0]!.kid;
+  t.like(r.json(), { current: first, next, activates_at: activatesAt, pruned: [] });
+  t.regex(r.err, new RegExp(`signs from ${activatesAt.replace(/\./g, '\\.')}`));
+  t.regex(r.err, /--now/);
+
+  const written = readFileSync(path, 'utf8');
+  const again = await ctx.run('keys', 'rotate');
+  t.is(again.code, 1, 'a second rotation waits for the next key to sign');
+  t.regex(again.err, new RegExp(`${next} is already next`));
+  t.is(readFileSync(path, 'utf8'), written);
+
+  const listed = (await ctx.run('keys', 'list')).json().keys as Record<string, unknown>[];
+  t.deepEqual(listed.map((k) => [k.kid, k.status, k.verifies, k.activates_at]), [[next, 'next', true, activatesAt], [first, 'current', true, null]]);
+
+  ctx.clock.advance(99);
+  t.is(((await ctx.run('keys', 'list')).json().keys as Record<string, unknown>[])[0]!.status, 'next', 'not before its time');
+  ctx.clock.advance(1);
+  const after = (await ctx.run('keys', 'list')).json().keys as Record<string, unknown>[];
+  t.deepEqual(after.map((k) => [k.kid, k.status, k.retired_at, k.verifies_until]), [
+    [next, 'current', null, null],
+    [first, 'retired', activatesAt, new Date(Date.parse(activatesAt) + 3600_000).toISOString()],
+  ]);
+  t.is(readFileSync(path, 'utf8'), written, 'listing does not write');
+
+  // The next rotation writes the file as it stands: the activated key current, the old one retired at its activation.
+  const third = await ctx.run('keys', 'rotate');
+  t.is(third.code, 0, third.err);
+  t.deepEqual(readKeyFile(ctx.config.keysDir)!.map((k) => [k.status, k.retired_at ?? null]), [['next', null], ['current', null], ['retired', activatesAt]]);
+  t.is(ctx.state.opened, 0);
+});
+
+test('keys rotate with KEYS_RELOAD_INTERVAL_SECONDS=0 waits max-age plus margin and asks for SIGHUP', async (t) => {
+  const ctx = await setup({ KEYS_RELOAD_INTERVAL_SECONDS: 0 });
+  await ctx.run('keys', 'generate');
+  const r = await ctx.run('keys', 'rotate');
+  t.is(r.code, 0, r.err);
+  t.is(r.json().activates_at, new Date(START.getTime() + 90_000).toISOString());
+  t.regex(r.err, /SIGHUP/);
+});
+
+test('keys rotate --now while a key is next: a fresh key is current at once, the current and the next key are retired', async (t) => {
+  const ctx = await setup({ MAX_TOKEN_TTL_SECONDS: 3600, DEFAULT_TOKEN_TTL_SECONDS: 600 });
+  await ctx.run('keys', 'generate');
+  await ctx.run('keys', 'rotate');
+  const [staged, first] = readKeyFile(ctx.config.keysDir)!.map((k) => k.kid);
+  ctx.clock.advance(5);
+  const r = await ctx.run('keys', 'rotate', '--now');
+  t.is(r.code, 0, r.err);
+  const records = readKeyFile(ctx.config.keysDir)!;
+  const now = new Date(START.getTime() + 5000).toISOString();
+  t.deepEqual(records.slice(1).map((k) => [k.kid, k.status, k.retired_at, k.activates_at]), [
+    [staged, 'retired', now, undefined],
+    [first, 'retired', now, undefined],
+  ]);
+  t.is(records[0]!.status, 'current');
+  t.false([staged, first].includes(records[0]!.kid), 'a key that may have leaked with the file does not sign');
+  t.like(r.json(), { current: records[0]!.kid, retired: first });
 });

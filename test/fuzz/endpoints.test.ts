@@ -18,7 +18,7 @@ import type { Response } from 'supertest';
 import { MemoryStore } from '../../src/store/memory.js';
 import { silentLogger } from '../../src/log.js';
 import { ADMIN_TOKEN, basic, startTestServer, type TestServer } from '../helpers/app.js';
-import { KEY_SET_MAX_AGE_SECONDS } from '../../src/http/routes/meta.js';
+import { KEY_SET_MAX_AGE_SECONDS } from '../../src/keys/keystore.js';
 
 const LEGACY_SECRET = 'legacy-hs256-secret-of-the-fuzzed-server-0123456789';
 const seed = process.env.FUZZ_SEED === 'random' ? Date.now() % 2 ** 31 : Number(process.env.FUZZ_SEED ?? 20261122);

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { supportedAssertionAlgorithms, supportedAuthMethods } from '../../clients/client-auth.js';
+import { KEY_SET_MAX_AGE_SECONDS } from '../../keys/keystore.js';
 import type { AppDeps } from '../deps.js';
 import type { AppMiddleware, AppState } from '../middleware.js';
 import { ROUTER_OPTIONS } from '../routing.js';
@@ -16,8 +17,9 @@ export function serverMetadata(deps: AppDeps): Record<string, unknown> {
     introspection_endpoint: `${issuer}/introspect`,
     introspection_endpoint_auth_methods_supported: methods,
     introspection_endpoint_auth_signing_alg_values_supported: assertionAlgs,
-    // RFC 9701 §7: signed answers use the server's current key.
-    introspection_signing_alg_values_supported: [deps.keys.current.alg],
+    // RFC 9701 §7: signed answers use the server's current key; a next key's
+    // algorithm too, since this document may be cached past its activation.
+    introspection_signing_alg_values_supported: signingAlgorithms(deps),
     revocation_endpoint: `${issuer}/revoke`,
     revocation_endpoint_auth_methods_supported: methods,
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgs,
@@ -27,18 +29,21 @@ export function serverMetadata(deps: AppDeps): Record<string, unknown> {
   };
 }
 
-/**
- * How long a gateway may reuse `/jwks.json` and the RFC 8414 metadata. A
- * retired key keeps verifying for MAX_TOKEN_TTL_SECONDS (days), far longer
- * than this, so a cached key set never drops a key that still verifies. A
- * rotated key signs as soon as the servers reload the key file, so a verifier
- * meets its `kid` at most this long before its cached set lists it: verifiers
- * that refetch on an unknown `kid` (RFC 7517 §4.5; jose's remote key set does)
- * never notice, and docs/keys.md "Key rotation" gives the order for the others.
- */
-export const KEY_SET_MAX_AGE_SECONDS = 60;
+function signingAlgorithms(deps: AppDeps): string[] {
+  const { alg } = deps.keys.current;
+  const next = deps.keys.next;
+  return next && next.alg !== alg ? [alg, next.alg] : [alg];
+}
 
-/** Only public documents that change on a key rotation are cacheable; every other answer stays `no-store`. */
+/**
+ * Only public documents that change on a key rotation are cacheable, for
+ * `KEY_SET_MAX_AGE_SECONDS` (kept with the keys: it also sets how long a
+ * rotated key waits, published, before it signs). A retired key keeps
+ * verifying for MAX_TOKEN_TTL_SECONDS (days), far longer than this, so a
+ * cached key set never drops a key that still verifies; a next key is listed
+ * from its publication, so a cached key set never lacks the key that signs.
+ * Every other answer stays `no-store`.
+ */
 const cacheable: AppMiddleware = async (ctx, next) => {
   await next();
   if (ctx.status !== 200) return;
