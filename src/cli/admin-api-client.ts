@@ -1,3 +1,4 @@
+import { CLIENT_REGISTRATION_MEMBERS, CUSTOMER_CHANGES_MEMBERS, TOKEN_REQUEST_MEMBERS, toMembers } from '../app/admin-members.js';
 import type { TokenRequest, TokenToRevoke } from '../app/services.js';
 import type { ClientRegistration } from '../clients/client-registration.js';
 import type { CustomerChanges } from '../core/customers.js';
@@ -14,37 +15,6 @@ import { CommandFailed, UsageError } from './shared.js';
  * RFC 6749 §5.2 error JSON is turned back into the errors the services throw,
  * so the CLI says the same thing, with the same exit status, either way.
  */
-
-/**
- * Each input field's name in the admin API's JSON. A field added to one of
- * these types must be named here too (the compiler requires it), or `--url`
- * would drop it silently.
- */
-const CLIENT_FIELDS: Record<keyof ClientRegistration, string> = {
-  name: 'name',
-  authMethod: 'token_endpoint_auth_method',
-  reasonCodes: 'reason_codes',
-  siteIds: 'site_ids',
-  jwks: 'jwks',
-  jwksUri: 'jwks_uri',
-  introspectionSignedResponseAlg: 'introspection_signed_response_alg',
-  customerProfile: 'customer_profile',
-};
-const CUSTOMER_FIELDS: Record<keyof CustomerChanges, string> = { status: 'status', username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name' };
-const TOKEN_FIELDS: Record<keyof TokenRequest, string> = {
-  customerId: 'customer_id',
-  siteId: 'site_id',
-  clientId: 'client_id',
-  expiresInSeconds: 'expires_in',
-  format: 'format',
-  audience: 'audience',
-};
-
-function renamed<T extends object>(input: T, names: Record<keyof T, string>): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  for (const key of Object.keys(names) as Array<keyof T>) if (input[key] !== undefined) body[names[key]] = input[key];
-  return body;
-}
 
 /** How long one admin call may take, connection included. */
 const CALL_TIMEOUT_MS = 30_000;
@@ -78,7 +48,7 @@ export class AdminApiClient implements Operations {
   }
 
   async registerClient(registration: ClientRegistration): Promise<View> {
-    return (await this.#call('POST', '/admin/clients', renamed(registration, CLIENT_FIELDS))).body;
+    return (await this.#call('POST', '/admin/clients', toMembers(registration, CLIENT_REGISTRATION_MEMBERS))).body;
   }
 
   async listClients(): Promise<View[]> {
@@ -92,7 +62,7 @@ export class AdminApiClient implements Operations {
   }
 
   async upsertCustomer(id: string, changes: CustomerChanges): Promise<{ customer: View; created: boolean }> {
-    const { status, body } = await this.#call('PUT', `/admin/customers/${encodeURIComponent(id)}`, renamed(changes, CUSTOMER_FIELDS));
+    const { status, body } = await this.#call('PUT', `/admin/customers/${encodeURIComponent(id)}`, toMembers(changes, CUSTOMER_CHANGES_MEMBERS));
     return { customer: body, created: status === 201 };
   }
 
@@ -101,7 +71,7 @@ export class AdminApiClient implements Operations {
   }
 
   async issueToken(request: TokenRequest): Promise<View> {
-    return (await this.#call('POST', '/admin/tokens', renamed(request, TOKEN_FIELDS))).body;
+    return (await this.#call('POST', '/admin/tokens', toMembers(request, TOKEN_REQUEST_MEMBERS))).body;
   }
 
   async revokeToken(which: TokenToRevoke): Promise<0 | 1> {

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import { CLIENT_REGISTRATION_MEMBERS, CUSTOMER_CHANGES_MEMBERS, fromMembers, TOKEN_REQUEST_MEMBERS } from '../../app/admin-members.js';
 import type { AppServices } from '../../app/services.js';
 import { clientView, customerView, issuedTokenView } from '../../app/views.js';
 import { registrationResponse } from '../../clients/client-registration.js';
@@ -49,14 +50,10 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
     // RFC 7591 §3.2.2 has its own codes; this API keeps RFC 6749 invalid_request like its other calls.
     const { client, secret } = await services.registerClient(
       {
+        ...fromMembers(b, CLIENT_REGISTRATION_MEMBERS),
+        // RFC 7591 §2 `client_name`, or the shorter `name` (the schema requires one).
         name: (b.name ?? b.client_name)!,
         authMethod: b.token_endpoint_auth_method as ClientAuthMethod | undefined,
-        reasonCodes: b.reason_codes,
-        siteIds: b.site_ids,
-        jwks: b.jwks,
-        jwksUri: b.jwks_uri,
-        introspectionSignedResponseAlg: b.introspection_signed_response_alg,
-        customerProfile: b.customer_profile,
       },
       'admin',
     );
@@ -76,11 +73,7 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
   router.put('/customers/:id', body, async (ctx) => {
     const customerId = parse(id, ctx.params.id, 'the customer id');
     const b = parse(customerBody, ctx.state.json);
-    const { customer, created } = await services.upsertCustomer(
-      customerId,
-      { status: b.status, username: b.username, email: b.email, firstName: b.first_name, lastName: b.last_name },
-      'admin',
-    );
+    const { customer, created } = await services.upsertCustomer(customerId, fromMembers(b, CUSTOMER_CHANGES_MEMBERS), 'admin');
     ctx.status = created ? 201 : 200;
     ctx.body = customerView(customer);
   });
@@ -100,17 +93,7 @@ export function adminRoutes(services: AppServices, deps: AppDeps, adminToken: st
 
   router.post('/tokens', body, async (ctx) => {
     const b = parse(newTokenBody, ctx.state.json);
-    const issued = await services.issueToken(
-      {
-        customerId: b.customer_id,
-        siteId: b.site_id ?? null,
-        clientId: b.client_id,
-        expiresInSeconds: b.expires_in,
-        format: b.format,
-        audience: b.audience,
-      },
-      'admin',
-    );
+    const issued = await services.issueToken({ ...fromMembers(b, TOKEN_REQUEST_MEMBERS), siteId: b.site_id ?? null }, 'admin');
     ctx.status = 201;
     ctx.body = issuedTokenView(issued);
   });
